@@ -1,0 +1,346 @@
+"""The history store: persistence, isolation between workspaces, paging, export and concurrent writers."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import threading
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from lib.png_metadata import read_settings
+from lib.store import KINDS, HistoryStore, is_valid_workspace_id, new_workspace_id
+
+SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "samples"
+SETTINGS_KEYS = {"app", "version", "kind", "prompt", "model", "aspect_ratio", "created_at", "credits_used",
+                 "width", "height", "enhanced_prompt"}
+
+
+def _png(size: tuple[int, int] = (64, 64), colour: tuple[int, ...] = (200, 30, 30),
+         mode: str = "RGB") -> bytes:
+    """A small solid PNG."""
+    out = io.BytesIO()
+    Image.new(mode, size, colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def _files(root: Path) -> list[Path]:
+    """Every image file under the store's folder, temporary ones included."""
+    return sorted(path for path in (root / "images").rglob("*") if path.is_file())
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[HistoryStore]:
+    """A fresh store in a temporary folder."""
+    with HistoryStore(tmp_path / "data") as history:
+        yield history
+
+
+@pytest.fixture
+def workspace() -> str:
+    """A fresh workspace id."""
+    return new_workspace_id()
+
+
+def test_entries_survive_a_restart(tmp_path: Path, workspace: str) -> None:
+    """A new store on the same folder (a refresh, a server restart) sees the same entries and images."""
+    with HistoryStore(tmp_path / "data") as first:
+        saved = first.add(workspace, "generation", prompt="a red square", image_png=_png(),
+                          model="flux-2-pro", aspect_ratio="1:1", credits_used=4)
+        stored_png = first.image_png(workspace, saved.id)
+    with HistoryStore(tmp_path / "data") as second:
+        assert second.get(workspace, saved.id) == saved
+        assert second.list(workspace) == [saved]
+        assert second.image_png(workspace, saved.id) == stored_png
+
+
+def test_database_is_in_wal_mode_and_pages_through_the_index(store: HistoryStore, workspace: str) -> None:
+    """Readers never block the writer, and a page or count is answered from the index, not a table scan."""
+    store.add(workspace, "enhancement", prompt="x", text="y")
+    db = sqlite3.connect(store.root / "history.sqlite3")
+    try:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        plan = " ".join(str(row) for row in db.execute(
+            "EXPLAIN QUERY PLAN SELECT seq FROM entries WHERE workspace_id = ? "
+            "ORDER BY created_at DESC, seq DESC LIMIT 24 OFFSET 48", (workspace,)))
+        assert "COVERING INDEX entries_by_workspace" in plan
+        assert "TEMP B-TREE" not in plan  # the order comes from the index: no sort of the whole history
+    finally:
+        db.close()
+
+
+def test_workspaces_are_isolated(store: HistoryStore, workspace: str) -> None:
+    """Another workspace can neither list, read, download nor delete an entry."""
+    mine = store.add(workspace, "generation", prompt="mine", image_png=_png())
+    other = new_workspace_id()
+    store.add(other, "enhancement", prompt="theirs", text="theirs, detailed")
+    assert store.get(other, mine.id) is None
+    assert store.image_png(other, mine.id) is None
+    assert store.delete(other, mine.id) is False
+    assert [entry.prompt for entry in store.list(other)] == ["theirs"]
+    assert store.count(other) == 1
+    assert store.get(workspace, mine.id) == mine
+    assert store.image_png(workspace, mine.id) is not None
+
+
+def test_new_workspace_ids_are_unguessable_and_valid() -> None:
+    """Fresh ids are long, URL-safe, distinct and pass validation."""
+    ids = {new_workspace_id() for _ in range(200)}
+    assert len(ids) == 200
+    assert all(is_valid_workspace_id(value) and len(value) >= 22 for value in ids)
+
+
+@pytest.mark.parametrize(
+    "bad_id",
+    ["", "short", "../../../../etc/passwd", "..", "a/b" * 10, "a\\b" * 10, "x" * 21 + "/", "x" * 200,
+     "abc.def.ghi.jkl.mno.pqr.stu", "ünïcödé" * 5, "x" * 21 + "\0", " " + "x" * 25],
+)
+def test_invalid_workspace_ids_are_refused(store: HistoryStore, bad_id: str) -> None:
+    """Crafted ids cannot write anywhere, and read nothing."""
+    assert not is_valid_workspace_id(bad_id)
+    with pytest.raises(ValueError):
+        store.add(bad_id, "generation", prompt="x", image_png=_png())
+    assert store.list(bad_id) == []
+    assert store.count(bad_id) == 0
+    assert _files(store.root) == []
+    assert not any(store.root.parent.glob("**/*.png"))
+
+
+def test_entry_ids_cannot_escape_the_folder(store: HistoryStore, workspace: str) -> None:
+    """Entry ids that are not ours are answered with nothing, whatever they contain."""
+    store.add(workspace, "generation", prompt="x", image_png=_png())
+    for bad in ("../../history.sqlite3", "..", "", "A" * 24, "0" * 23, None):
+        assert store.get(workspace, bad) is None  # type: ignore[arg-type]
+        assert store.image_png(workspace, bad) is None  # type: ignore[arg-type]
+        assert store.delete(workspace, bad) is False  # type: ignore[arg-type]
+    assert store.count(workspace) == 1
+
+
+def test_delete_removes_the_entry_and_its_file(store: HistoryStore, workspace: str) -> None:
+    """After delete the entry, its image file and its download are gone; a second delete is False."""
+    kept = store.add(workspace, "generation", prompt="kept", image_png=_png())
+    gone = store.add(workspace, "cutout", prompt="remove background", image_png=_png(mode="RGBA",
+                                                                                     colour=(0, 0, 0, 0)))
+    assert len(_files(store.root)) == 2
+    assert store.delete(workspace, gone.id) is True
+    assert store.get(workspace, gone.id) is None
+    assert store.image_png(workspace, gone.id) is None
+    assert [path.stem for path in _files(store.root)] == [kept.id]
+    assert store.delete(workspace, gone.id) is False
+
+
+def test_list_is_newest_first(store: HistoryStore, workspace: str) -> None:
+    """Entries come back newest first, even when saved within the same clock tick."""
+    added = [store.add(workspace, "enhancement", prompt=f"p{i}", text=f"t{i}") for i in range(30)]
+    assert [entry.id for entry in store.list(workspace, limit=100)] == [entry.id for entry in reversed(added)]
+
+
+def test_filter_by_kind(store: HistoryStore, workspace: str) -> None:
+    """Listing and counting by kind return only that kind; unknown kinds are an error."""
+    for kind in ("generation", "generation", "edit", "cutout", "enhancement"):
+        if kind == "enhancement":
+            store.add(workspace, kind, prompt=kind, text="better")
+        else:
+            store.add(workspace, kind, prompt=kind, image_png=_png())
+    assert [entry.kind for entry in store.list(workspace, kind="generation")] == ["generation", "generation"]
+    assert {kind: store.count(workspace, kind=kind) for kind in KINDS} == {
+        "generation": 2, "edit": 1, "cutout": 1, "enhancement": 1}
+    with pytest.raises(ValueError):
+        store.list(workspace, kind="video")
+
+
+def test_pagination_covers_every_entry_once(store: HistoryStore, workspace: str) -> None:
+    """Pages of limit/offset are disjoint, in order, and together hold everything; count matches."""
+    added = [store.add(workspace, "enhancement", prompt=f"p{i}", text="t") for i in range(53)]
+    pages = [store.list(workspace, limit=24, offset=offset) for offset in (0, 24, 48, 72)]
+    assert [len(page) for page in pages] == [24, 24, 5, 0]
+    assert [entry.id for page in pages for entry in page] == [entry.id for entry in reversed(added)]
+    assert store.count(workspace) == 53
+    assert store.list(workspace, limit=0) == []
+    with pytest.raises(ValueError):
+        store.list(workspace, offset=-1)
+
+
+def test_image_png_carries_its_settings_with_unicode_intact(store: HistoryStore, workspace: str) -> None:
+    """The stored PNG holds prompt, model, ratio, kind and time; emoji and non-Latin text survive."""
+    prompt = "富士山の夕焼け 🌄 — закат над горой ✨"
+    entry = store.add(workspace, "edit", prompt=prompt, image_png=_png((96, 64)), model="flux-2-klein-9b",
+                      aspect_ratio="3:2", credits_used=1)
+    png = store.image_png(workspace, entry.id)
+    settings = read_settings(png)
+    assert set(settings) == SETTINGS_KEYS
+    assert (settings["prompt"], settings["model"], settings["aspect_ratio"], settings["kind"]) == (
+        prompt, "flux-2-klein-9b", "3:2", "edit")
+    assert settings["created_at"].endswith("+00:00")
+    assert (settings["width"], settings["height"]) == (96, 64)
+    assert Image.open(io.BytesIO(png)).size == (96, 64)
+    assert workspace.encode() not in png  # the id opens the whole history: it never leaves in a file
+
+
+def test_enhancement_has_text_and_no_image(store: HistoryStore, workspace: str) -> None:
+    """An enhanced prompt is kept as text; it has no image, thumbnail or file."""
+    entry = store.add(workspace, "enhancement", prompt="a dog", text="a golden retriever on a beach")
+    assert (entry.has_image, entry.thumbnail, entry.text) == (False, None, "a golden retriever on a beach")
+    assert store.image_png(workspace, entry.id) is None
+    assert _files(store.root) == []
+
+
+def test_thumbnails_are_small_and_made_once(store: HistoryStore, workspace: str) -> None:
+    """A 1 MP result gets a thumbnail of a few KB (JPEG), a cut-out a transparent PNG one."""
+    photo = Image.open(SAMPLES / "astronaut.jpg").convert("RGB").resize((1024, 1024))
+    out = io.BytesIO()
+    photo.save(out, "PNG")
+    entry = store.add(workspace, "generation", prompt="astronaut", image_png=out.getvalue())
+    assert entry.thumbnail_mime == "image/jpeg"
+    assert len(entry.thumbnail) < 30_000
+    assert max(Image.open(io.BytesIO(entry.thumbnail)).size) == 256
+
+    photo.putalpha(Image.new("L", photo.size, 0).resize(photo.size))
+    photo.paste((255, 255, 255, 255), (256, 256, 768, 768))
+    out = io.BytesIO()
+    photo.save(out, "PNG")
+    cutout = store.add(workspace, "cutout", prompt="remove background", image_png=out.getvalue())
+    assert cutout.thumbnail_mime == "image/png"
+    assert len(cutout.thumbnail) < 30_000
+    assert Image.open(io.BytesIO(cutout.thumbnail)).convert("RGBA").getpixel((0, 0))[3] == 0
+    assert store.list(workspace)[0].thumbnail == cutout.thumbnail
+
+
+def test_other_formats_are_kept_as_png(store: HistoryStore, workspace: str) -> None:
+    """A JPEG or WebP result is stored (and downloaded) as a PNG with settings."""
+    out = io.BytesIO()
+    Image.new("RGB", (80, 80), (10, 120, 200)).save(out, "JPEG")
+    entry = store.add(workspace, "generation", prompt="jpeg in", image_png=out.getvalue())
+    png = store.image_png(workspace, entry.id)
+    assert Image.open(io.BytesIO(png)).format == "PNG"
+    assert read_settings(png)["prompt"] == "jpeg in"
+
+
+def test_bad_input_is_refused_and_leaves_nothing(store: HistoryStore, workspace: str) -> None:
+    """Unknown kinds, missing images, images on enhancements and undecodable bytes are ValueErrors."""
+    attempts = [
+        dict(kind="video", prompt="x", image_png=_png()),
+        dict(kind="generation", prompt="x"),
+        dict(kind="enhancement", prompt="x", image_png=_png(), text="y"),
+        dict(kind="enhancement", prompt="x"),
+        dict(kind="generation", prompt="x", image_png=b"this is not an image"),
+        dict(kind="generation", prompt="x", image_png=_png()[:-40]),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ValueError):
+            store.add(workspace, **attempt)
+    assert store.count(workspace) == 0
+    assert _files(store.root) == []
+
+
+def test_a_failed_save_leaves_no_file(tmp_path: Path, workspace: str) -> None:
+    """When the row cannot be written the image file is removed too (no orphans, no temp files)."""
+    history = HistoryStore(tmp_path / "data")
+    history.close()
+    with pytest.raises(RuntimeError):
+        history.add(workspace, "generation", prompt="x", image_png=_png())
+    assert _files(history.root) == []
+
+
+def test_export_zip_holds_the_images_and_their_settings(store: HistoryStore, workspace: str) -> None:
+    """The zip has every image (stored, not deflated) and a history.json of settings, newest first."""
+    first = store.add(workspace, "generation", prompt="A lighthouse, at dusk!", image_png=_png(),
+                      model="flux-2-pro", aspect_ratio="16:9", credits_used=4)
+    store.add(workspace, "enhancement", prompt="a cat", text="a tabby cat in warm light")
+    last = store.add(workspace, "cutout", prompt="🐱", image_png=_png(mode="RGBA", colour=(9, 9, 9, 0)),
+                     credits_used=2)
+    store.add(new_workspace_id(), "generation", prompt="someone else's", image_png=_png())
+
+    data = store.export_zip(workspace)
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    assert archive.testzip() is None
+    names = archive.namelist()
+    assert names == ["001-cutout-image.png", "002-generation-a-lighthouse-at-dusk.png", "history.json"]
+    assert all(archive.getinfo(name).compress_type == zipfile.ZIP_STORED for name in names[:2])
+    assert archive.read(names[0]) == store.image_png(workspace, last.id)
+    assert archive.read(names[1]) == store.image_png(workspace, first.id)
+
+    history = json.loads(archive.read("history.json"))
+    assert [item["kind"] for item in history] == ["cutout", "enhancement", "generation"]
+    assert all(set(item) == SETTINGS_KEYS | {"file"} for item in history)
+    assert [item["file"] for item in history] == [names[0], None, names[1]]
+    assert history[1]["enhanced_prompt"] == "a tabby cat in warm light"
+    assert history[2]["prompt"] == "A lighthouse, at dusk!"
+    assert workspace.encode() not in data
+    assert b"someone else" not in data
+
+
+def test_write_zip_streams_to_a_file(store: HistoryStore, workspace: str, tmp_path: Path) -> None:
+    """The export can go straight to a file on disk, with the same content as export_zip."""
+    for i in range(3):
+        store.add(workspace, "generation", prompt=f"picture {i}", image_png=_png())
+    with open(tmp_path / "export.zip", "wb") as out:
+        assert store.write_zip(workspace, out) == 3
+    with zipfile.ZipFile(tmp_path / "export.zip") as on_disk:
+        in_memory = zipfile.ZipFile(io.BytesIO(store.export_zip(workspace)))
+        assert on_disk.namelist() == in_memory.namelist()
+        assert on_disk.read("001-generation-picture-2.png") == in_memory.read("001-generation-picture-2.png")
+
+
+def test_export_of_an_empty_workspace(store: HistoryStore, workspace: str) -> None:
+    """An empty history exports a zip with an empty history.json."""
+    archive = zipfile.ZipFile(io.BytesIO(store.export_zip(workspace)))
+    assert archive.namelist() == ["history.json"]
+    assert json.loads(archive.read("history.json")) == []
+
+
+def test_export_skips_an_image_deleted_on_disk(store: HistoryStore, workspace: str) -> None:
+    """An image file removed behind the store's back is left out instead of breaking the export."""
+    entry = store.add(workspace, "generation", prompt="x", image_png=_png())
+    store.add(workspace, "generation", prompt="y", image_png=_png())
+    (store.root / "images" / workspace / f"{entry.id}.png").unlink()
+    archive = zipfile.ZipFile(io.BytesIO(store.export_zip(workspace)))
+    assert archive.namelist() == ["001-generation-y.png", "history.json"]
+    assert store.image_png(workspace, entry.id) is None
+
+
+def test_concurrent_writers_all_land(store: HistoryStore) -> None:
+    """8 threads adding 25 entries each (while others read) lose nothing and mix nothing up."""
+    workspaces = [new_workspace_id() for _ in range(4)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(10)
+
+    def write(thread: int) -> None:
+        start.wait()
+        try:
+            for i in range(25):
+                ws = workspaces[thread % 4]
+                if i % 5 == 4:
+                    store.add(ws, "enhancement", prompt=f"{thread}-{i}", text="t")
+                else:
+                    store.add(ws, "generation", prompt=f"{thread}-{i}", image_png=_png(colour=(thread, i, 0)))
+        except BaseException as exc:  # collected and re-raised by the test thread
+            errors.append(exc)
+
+    def read() -> None:
+        start.wait()
+        try:
+            for _ in range(50):
+                for ws in workspaces:
+                    store.list(ws, limit=24)
+                    store.count(ws)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    threads += [threading.Thread(target=read) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert [store.count(ws) for ws in workspaces] == [50, 50, 50, 50]
+    prompts = {entry.prompt for ws in workspaces for entry in store.list(ws, limit=100)}
+    assert prompts == {f"{t}-{i}" for t in range(8) for i in range(25)}
+    assert len(_files(store.root)) == 160
+    assert not [path for path in _files(store.root) if path.suffix == ".tmp"]
