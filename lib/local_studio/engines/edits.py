@@ -1,0 +1,134 @@
+"""Edits: prompt-driven adjustments of an input image (tone, colour, blur, style, mirror), same size out."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image, ImageEnhance, ImageFilter, ImageOps
+
+from lib.local_studio.engines import styles
+
+Adjustment = Callable[[Image.Image, np.random.Generator], Image.Image]
+
+
+def _pixels(function: Callable[..., np.ndarray], *args: object) -> Adjustment:
+    """Wrap a uint8-RGB-array style function as an adjustment on PIL images."""
+
+    def adjust(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+        extra = (rng,) if function in (styles.watercolor, styles.noir) else ()
+        return Image.fromarray(function(np.asarray(image), *args, *extra), "RGB")
+
+    return adjust
+
+
+def _tint(red: float, blue: float) -> Adjustment:
+    """Scale the red and blue channels: >1 red and <1 blue make an image warmer."""
+
+    def adjust(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+        pixels = np.asarray(image).astype(np.float32) * np.array([red, 1.0, blue], np.float32)
+        return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+
+    return adjust
+
+
+def _enhance(kind: type[ImageEnhance._Enhance], factor: float) -> Adjustment:
+    """A Pillow ImageEnhance step (brightness, contrast, colour, sharpness) by a factor."""
+    return lambda image, rng: kind(image).enhance(factor)
+
+
+def _blur(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A clearly visible soft blur that scales with the image."""
+    return image.filter(ImageFilter.GaussianBlur(max(2.0, max(image.size) / 250)))
+
+
+def _sharpen(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Unsharp mask: crisper edges without halos."""
+    return image.filter(
+        ImageFilter.UnsharpMask(radius=max(2.0, max(image.size) / 500), percent=160, threshold=2)
+    )
+
+
+def _polish(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """The default when no adjustment is named: a gentle auto-contrast and a little more colour."""
+    return ImageEnhance.Color(ImageOps.autocontrast(image, cutoff=1)).enhance(1.15)
+
+
+def _word(pattern: str) -> re.Pattern[str]:
+    """Case-insensitive whole-word pattern."""
+    return re.compile(rf"\b(?:{pattern})\b", re.IGNORECASE)
+
+
+# Colour and tone first, then styles, then detail (blur/sharpen), so each reads as the user asked.
+_COLOUR_STEPS: tuple[tuple[re.Pattern[str], Adjustment], ...] = (
+    (_word(r"invert(?:ed)?|negative"), lambda image, rng: ImageOps.invert(image)),
+    (_word(r"brighter|brighten|lighter|lighten|more light|bright"), _enhance(ImageEnhance.Brightness, 1.3)),
+    (_word(r"darker|darken|dimmer|dim|less light"), _enhance(ImageEnhance.Brightness, 0.7)),
+    (
+        _word(r"more contrast|higher contrast|increase contrast|contrasty|punchy|punchier"),
+        _enhance(ImageEnhance.Contrast, 1.35),
+    ),
+    (
+        _word(r"less contrast|lower contrast|reduce contrast|matte|faded"),
+        _enhance(ImageEnhance.Contrast, 0.7),
+    ),
+    (
+        _word(r"saturate|saturated|more saturation|vivid|vibrant|more colou?rful|colou?rful"),
+        _enhance(ImageEnhance.Color, 1.5),
+    ),
+    (_word(r"desaturate|desaturated|less saturation|muted|washed out"), _enhance(ImageEnhance.Color, 0.5)),
+    (_word(r"warmer|warm|warmth|golden"), _tint(1.12, 0.85)),
+    (_word(r"cooler|cool|colder|cold|icy"), _tint(0.87, 1.12)),
+)
+_STYLE_STEPS: tuple[tuple[re.Pattern[str], Adjustment], ...] = (
+    (
+        _word(r"pixel[\s-]?art|pixelated|pixelate|pixelize|8[\s-]?bit|mosaic"),
+        _pixels(styles.pixelate, 64, None),
+    ),
+    (_word(r"oil painting|impasto"), _pixels(styles.oil_paint)),
+    (_word(r"watercolou?r|aquarelle|(?<!oil )painting|painted|painterly"), _pixels(styles.watercolor)),
+    (_word(r"sketch|pencil|charcoal|drawing"), _pixels(styles.sketch)),
+    (_word(r"posteri[sz]e|pop art|poster"), lambda image, rng: ImageOps.posterize(image, 3)),
+    (_word(r"noir"), _pixels(styles.noir)),
+    (_word(r"sepia|vintage|old photo|antique"), _pixels(styles.sepia)),
+    (
+        _word(r"black[\s-]and[\s-]white|b&w|monochrome|grayscale|greyscale|gray scale|grey scale|no colou?r"),
+        _pixels(styles.grayscale),
+    ),
+)
+_DETAIL_STEPS: tuple[tuple[re.Pattern[str], Adjustment], ...] = (
+    (_word(r"blur|blurry|blurred|soften|softer|soft focus|dreamy|defocus"), _blur),
+    (_word(r"sharpen|sharper|sharp|crisp|crisper|more detail"), _sharpen),
+    (_word(r"vignette"), _pixels(styles.vignette, 0.5)),
+)
+_MIRROR = _word(r"mirror|mirrored|flip|flipped|flip horizontally|horizontal flip")
+_VERTICAL = _word(r"upside[\s-]down|flip vertically|vertical flip|flipped vertically")
+
+
+def edit_image(prompt: str, image: Image.Image) -> Image.Image:
+    """The image adjusted as the prompt asks (tone, colour, style, blur, mirror); same size, alpha kept."""
+    alpha = image.getchannel("A") if image.mode in ("RGBA", "LA", "PA") else None
+    if image.mode == "P" and "transparency" in image.info:
+        alpha = image.convert("RGBA").getchannel("A")
+    result = image.convert("RGB")
+    if _VERTICAL.search(prompt):
+        result = ImageOps.flip(result)
+        alpha = ImageOps.flip(alpha) if alpha else None
+    elif _MIRROR.search(prompt):
+        result = ImageOps.mirror(result)
+        alpha = ImageOps.mirror(alpha) if alpha else None
+    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(prompt.encode("utf-8")).digest()[:8], "little"))
+    applied = False
+    for pattern, adjust in (*_COLOUR_STEPS, *_STYLE_STEPS, *_DETAIL_STEPS):
+        if pattern.search(prompt):
+            result = adjust(result, rng)
+            applied = True
+    if not applied and not (_VERTICAL.search(prompt) or _MIRROR.search(prompt)):
+        result = _polish(result, rng)
+    if result.size != image.size:  # every step keeps the size; this guards the promise all the same
+        result = result.resize(image.size, Image.Resampling.LANCZOS)
+    if alpha is not None:
+        result.putalpha(alpha)
+    return result

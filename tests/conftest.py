@@ -1,0 +1,44 @@
+"""Shared fixtures: sample photos and real Local Studio servers (pyproject puts the root on sys.path)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from lib.local_studio import LocalStudioHandle, StudioConfig, start_local_studio
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Plenty for a whole test run on the shared server: no test should meet a 402 it did not ask for.
+SESSION_CREDITS = 1_000_000
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    """The folder of sample photos (astronaut, camera, chelsea, coffee, rocket .jpg)."""
+    return ROOT / "assets" / "samples"
+
+
+@pytest.fixture(scope="session")
+def local_studio() -> Iterator[LocalStudioHandle]:
+    """One Local Studio for the whole run (demo key, default prices, a large starting balance)."""
+    handle = start_local_studio(config=StudioConfig(starting_credits=SESSION_CREDITS))
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def fresh_local_studio() -> Iterator[Callable[..., LocalStudioHandle]]:
+    """A factory of new servers with their own config and ledger: fresh_local_studio(starting_credits=5)."""
+    handles: list[LocalStudioHandle] = []
+
+    def start(config: StudioConfig | None = None, **fields: object) -> LocalStudioHandle:
+        handle = start_local_studio(config=config or StudioConfig(**fields))  # type: ignore[arg-type]
+        handles.append(handle)
+        return handle
+
+    yield start
+    for handle in handles:
+        handle.stop()
