@@ -1,0 +1,24 @@
+"""Image Studio: the frame every page shares (page setup, workspace, connection sidebar, navigation)."""
+
+import streamlit as st
+
+from lib import ui_connection, ui_workspace
+
+st.set_page_config(page_title="Image Studio", page_icon=":material/palette:", layout="wide")
+
+# The pages live in app_pages/, not pages/: Streamlit treats a folder named pages/ as an old-style
+# multipage app until the first st.navigation call of the process, so a fresh server's first visitor
+# arriving on a bookmarked /history would get that page without this frame (no sidebar, no workspace).
+page = st.navigation([
+    st.Page("app_pages/generate.py", title="Generate", icon=":material/brush:", default=True),
+    st.Page("app_pages/enhance_prompt.py", title="Enhance prompt", icon=":material/auto_awesome:"),
+    st.Page("app_pages/remove_background.py", title="Remove background", icon=":material/content_cut:"),
+    st.Page("app_pages/history.py", title="History", icon=":material/photo_library:"),
+])
+# Every run of every page: the workspace id goes back into the URL, so a reload keeps the history.
+ui_workspace.workspace_id()
+ui_connection.render_sidebar()
+credits_slot = st.sidebar.empty()
+page.run()
+# Filled after the page ran, so the totals include what it just spent.
+ui_connection.render_credits(credits_slot)

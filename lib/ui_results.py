@@ -1,0 +1,117 @@
+"""Shared result widgets: error messages, the result card, image downloads built on click."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+
+import streamlit as st
+
+from lib.error_messages import explain
+from lib.errors import ImageStudioError
+from lib.images import ImageInputError
+from lib.previews import to_jpeg
+from lib.store import HistoryEntry, HistoryStore
+from lib.text_changes import added_parts
+from lib.workspace import download_name, orientation, size_orientation
+
+PREVIEW_NOTE = "Preview from the offline Local Studio, not a FLUX image."
+KIND_LABELS = {
+    "generation": "Generation", "edit": "Edit", "cutout": "Cut-out", "enhancement": "Enhanced prompt",
+}
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=])")
+
+
+def plain(text: str) -> str:
+    """Text shown exactly as typed: Markdown, emoji codes and LaTeX markers are escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
+
+
+def shorten(text: str, limit: int = 280) -> str:
+    """The text, cut at a word boundary with an ellipsis when it is longer than limit characters."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def show_error(error: ImageStudioError | ImageInputError) -> None:
+    """A plain-language error box (never a traceback)."""
+    st.error(explain(error), icon=":material/error:")
+
+
+def describe(entry: HistoryEntry, *, prompt_limit: int = 280) -> str:
+    """One caption line: prompt, then model, aspect ratio with orientation, size, credits and time."""
+    details = [KIND_LABELS.get(entry.kind, entry.kind)]
+    if entry.model:
+        details.append(entry.model)
+    if entry.width and entry.height:
+        # The image's own shape: an edit keeps its input's proportions whatever ratio was asked for.
+        ratio = f"{entry.aspect_ratio} · " if entry.aspect_ratio else ""
+        shape = size_orientation(entry.width, entry.height)
+        details.append(f"{ratio}{entry.width} × {entry.height} px {shape}")
+    elif entry.aspect_ratio:
+        details.append(f"{entry.aspect_ratio} {orientation(entry.aspect_ratio)}")
+    if entry.credits_used is not None:
+        details.append(f"{entry.credits_used} credit{'' if entry.credits_used == 1 else 's'}")
+    details.append(datetime.fromtimestamp(entry.created_at).strftime("%d %b %Y, %H:%M"))
+    return f"{plain(shorten(entry.prompt, prompt_limit))}  \n{plain(' · '.join(details))}"
+
+
+def _stored_png(store: HistoryStore, workspace_id: str, entry_id: str) -> bytes:
+    """The stored PNG, read only when the person clicks Download."""
+    return store.image_png(workspace_id, entry_id) or b""
+
+
+def _stored_jpeg(store: HistoryStore, workspace_id: str, entry_id: str, colour: str) -> bytes:
+    """A JPEG of the stored image on a solid colour, made only when the person clicks Download."""
+    png = store.image_png(workspace_id, entry_id)
+    return to_jpeg(png, colour) if png else b""
+
+
+def png_download(store: HistoryStore, entry: HistoryEntry, *, key: str, label: str = "Download PNG",
+                 width: str = "content") -> None:
+    """A Download PNG button whose file (settings in its text chunks) is read from the store on click."""
+    _download(label, partial(_stored_png, store, entry.workspace_id, entry.id), download_name(entry),
+              "image/png", key, width)
+
+
+def jpeg_download(store: HistoryStore, entry: HistoryEntry, colour: str, *, key: str, label: str) -> None:
+    """A Download JPG button: the stored image flattened onto `colour`, built on click."""
+    _download(label, partial(_stored_jpeg, store, entry.workspace_id, entry.id, colour),
+              download_name(entry, "jpg"), "image/jpeg", key, "content")
+
+
+def _download(
+    label: str, build: Callable[[], bytes], file_name: str, mime: str, key: str, width: str
+) -> None:
+    # A callable is only run when clicked, so no file sits in server memory per button; "ignore" skips a
+    # rerun, so the page stays as it is.
+    st.download_button(label, data=build, file_name=file_name, mime=mime, key=key, on_click="ignore",
+                       icon=":material/download:", width=width)
+
+
+def result_card(store: HistoryStore, entry: HistoryEntry, *, key: str, is_preview: bool = False) -> None:
+    """A finished image, large and lossless, with its Download PNG button and its settings."""
+    png = store.image_png(entry.workspace_id, entry.id)
+    if png is None:
+        st.warning("This result is no longer in history (it was deleted).", icon=":material/delete:")
+        return
+    # output_format="PNG" keeps it lossless; the image's own width means Streamlit never re-encodes it
+    # (the browser still fits it to the column).
+    st.image(png, output_format="PNG", width=entry.width or "stretch")
+    if is_preview:
+        st.caption(f":material/info: {PREVIEW_NOTE}")
+    png_download(store, entry, key=f"{key}_download")
+    st.caption(describe(entry))
+
+
+def show_additions(original: str, enhanced: str) -> None:
+    """The enhanced prompt with what was added highlighted, so the change is visible at a glance."""
+    pieces = []
+    for text, added in added_parts(original, enhanced):
+        escaped = html.escape(text)  # people's text is shown, never interpreted as markup
+        pieces.append(f"<mark style='background:#e3dcff'>{escaped}</mark>" if added else escaped)
+    st.html(f'<div style="line-height:1.6;white-space:pre-wrap">{"".join(pieces)}</div>')

@@ -1,0 +1,51 @@
+"""This browser session's workspace: its id in the page URL, the shared history store, and its actions."""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from lib import ui_connection
+from lib.settings import resolve_data_dir
+from lib.store import HistoryStore, is_valid_workspace_id, new_workspace_id
+from lib.workspace import Outcome, Workspace
+
+WORKSPACE_PARAM = "ws"
+_WORKSPACE_ID = "workspace_id"
+
+
+@st.cache_resource(show_spinner=False)
+def _open_store(root: str) -> HistoryStore:
+    """One store per data folder, shared by all sessions (it is thread-safe; ids keep workspaces apart)."""
+    return HistoryStore(root)
+
+
+def history_store() -> HistoryStore:
+    """The history store in the configured data folder."""
+    return _open_store(str(resolve_data_dir(st.secrets, os.environ)))
+
+
+def workspace_id() -> str:
+    """This session's workspace id, taken from the URL once, and written back to the URL on every run.
+
+    Query parameters do not follow page navigation, so the frame calls this on every run of every page:
+    a reload or a bookmark on any page then reopens the same history.
+    """
+    if _WORKSPACE_ID not in st.session_state:
+        from_url = st.query_params.get(WORKSPACE_PARAM)
+        st.session_state[_WORKSPACE_ID] = from_url if is_valid_workspace_id(from_url) else new_workspace_id()
+    current = st.session_state[_WORKSPACE_ID]
+    if st.query_params.get(WORKSPACE_PARAM) != current:
+        st.query_params[WORKSPACE_PARAM] = current
+    return current
+
+
+def current_workspace() -> Workspace:
+    """Actions for this session: its client, the shared store and its workspace id."""
+    return Workspace(ui_connection.current_client(), history_store(), workspace_id())
+
+
+def record(outcome: Outcome) -> None:
+    """Count a finished request's credits in this session's total."""
+    ui_connection.record_credits(outcome.credits_used, outcome.credits_remaining)

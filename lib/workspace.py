@@ -1,0 +1,223 @@
+"""What people do in the app, as plain calls: each asks the API through the client and keeps the result."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from lib.client import ImageResult, ImageStudioClient
+from lib.contract import (
+    ASPECT_RATIOS,
+    BACKGROUND_REMOVAL_CREDITS,
+    MAX_INPUT_IMAGES,
+    MAX_PROMPT_CHARS,
+    MODELS,
+    asks_for_background_removal,
+    aspect_ratio_value,
+)
+from lib.errors import ImageStudioError
+from lib.images import ImageInputError, load_image
+from lib.previews import to_rgb_or_rgba
+from lib.store import HistoryEntry, HistoryStore
+
+# One limit for Streamlit's uploader (.streamlit/config.toml maxUploadSize) and for our own check.
+MAX_UPLOAD_MB = 50
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+UPLOAD_TYPES: tuple[str, ...] = ("png", "jpg", "jpeg", "webp")
+UPLOAD_THUMBNAIL_SIDE = 160
+REMOVE_BACKGROUND_PROMPT = "remove background"
+
+
+class HistorySaveError(ImageStudioError):
+    """A result arrived but could not be written to the history folder (disk full, no permission...)."""
+
+
+@dataclass(frozen=True)
+class InputImage:
+    """An uploaded file as the person chose it: its name (for messages) and its bytes."""
+
+    name: str
+    data: bytes = field(repr=False)
+
+    def getvalue(self) -> bytes:
+        """The file's bytes (the client reads uploads this way and names the file in its messages)."""
+        return self.data
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A finished request: the history entry it produced and what the server reported about credits."""
+
+    entry: HistoryEntry
+    credits_used: int | None = None
+    credits_remaining: int | None = None
+    is_preview: bool = False
+
+
+def prompt_problem(prompt: str | None) -> str | None:
+    """Why a prompt can't be sent (empty or too long), in plain words; None when it is fine."""
+    text = prompt or ""
+    if not text.strip():
+        return "Write a prompt first."
+    if len(text) > MAX_PROMPT_CHARS:
+        return (
+            f"The prompt is {len(text):,} characters long; the limit is {MAX_PROMPT_CHARS:,}. "
+            f"Remove {len(text) - MAX_PROMPT_CHARS:,} characters to continue."
+        )
+    return None
+
+
+def input_limit(model: str, *, compare: bool = False) -> int:
+    """How many input images a request may carry: the model's limit, or the smallest when comparing."""
+    if compare:
+        return min(MAX_INPUT_IMAGES.values())
+    return MAX_INPUT_IMAGES.get(model, min(MAX_INPUT_IMAGES.values()))
+
+
+def routes_to_background_removal(prompt: str, image_count: int) -> bool:
+    """True when the API will send this request to background removal (an image + words asking for it)."""
+    return image_count > 0 and asks_for_background_removal(prompt)
+
+
+def request_kind(prompt: str, image_count: int) -> str:
+    """History kind of a generate request: a cut-out, an edit of input images, or a new generation."""
+    if routes_to_background_removal(prompt, image_count):
+        return "cutout"
+    return "edit" if image_count else "generation"
+
+
+def check_upload(image: InputImage) -> bytes:
+    """Check that an upload is a usable image and return a small PNG/JPEG thumbnail of it."""
+    if len(image.data) > MAX_UPLOAD_BYTES:
+        size_mb = len(image.data) / 1_048_576
+        raise ImageInputError(f"{image.name} is {size_mb:,.1f} MB; the limit is {MAX_UPLOAD_MB} MB per file.")
+    side = UPLOAD_THUMBNAIL_SIDE
+    # Big JPEGs decode at a reduced scale: the full check of every pixel happens again before sending.
+    picture = to_rgb_or_rgba(load_image(image.data, name=image.name, max_pixels=4 * side * side))
+    picture.thumbnail((side, side), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    out = io.BytesIO()
+    if picture.mode == "RGBA":
+        picture.save(out, "PNG")
+    else:
+        picture.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def orientation(aspect_ratio: str) -> str:
+    """The output's orientation in words: landscape, portrait or square."""
+    value = aspect_ratio_value(aspect_ratio)
+    if value > 1:
+        return "landscape"
+    return "portrait" if value < 1 else "square"
+
+
+def size_orientation(width: int, height: int) -> str:
+    """An image's orientation in words, from its size."""
+    if width > height:
+        return "landscape"
+    return "portrait" if width < height else "square"
+
+
+def form_values(settings: Mapping[str, Any]) -> dict[str, str]:
+    """Generate-form values (prompt, model, aspect_ratio) from saved settings; unknown values are left out."""
+    values: dict[str, str] = {}
+    # An enhancement is reused by its enhanced prompt: that is the text people want to generate from.
+    prompt = settings.get("enhanced_prompt") or settings.get("prompt")
+    if isinstance(prompt, str) and prompt.strip():
+        values["prompt"] = prompt
+    if settings.get("model") in MODELS:
+        values["model"] = settings["model"]
+    if settings.get("aspect_ratio") in ASPECT_RATIOS:
+        values["aspect_ratio"] = settings["aspect_ratio"]
+    return values
+
+
+def download_name(entry: HistoryEntry, extension: str = "png") -> str:
+    """A file name people can recognise: kind, the prompt's first words, and a short unique part."""
+    words = re.sub(r"[^a-z0-9]+", "-", entry.prompt.lower()).strip("-")[:40].rstrip("-") or "image"
+    return f"image-studio-{entry.kind}-{words}-{entry.id[:6]}.{extension}"
+
+
+class Workspace:
+    """One person's workspace: runs requests through their client and records every result in history."""
+
+    def __init__(self, client: ImageStudioClient, store: HistoryStore, workspace_id: str) -> None:
+        self.client = client
+        self.store = store
+        self.workspace_id = workspace_id
+
+    def generate(
+        self, prompt: str, *, model: str, aspect_ratio: str | None, input_images: Sequence[InputImage] = ()
+    ) -> Outcome:
+        """Generate (or edit, or cut out) one image and save it to history."""
+        return self._generate(prompt, model, aspect_ratio, input_images)
+
+    def compare_models(
+        self, prompt: str, *, aspect_ratio: str | None, input_images: Sequence[InputImage] = ()
+    ) -> dict[str, Outcome | ImageStudioError]:
+        """Run the same request on every model; each model's result or error, in MODELS order."""
+        results: dict[str, Outcome | ImageStudioError] = {}
+        for model in MODELS:
+            try:
+                results[model] = self._generate(prompt, model, aspect_ratio, input_images)
+            except ImageStudioError as error:
+                # One model failing (e.g. out of credits after the first) must not hide the other's result.
+                results[model] = error
+        return results
+
+    def enhance_prompt(self, prompt: str) -> Outcome:
+        """Rewrite a prompt into a detailed one (free) and save the pair to history."""
+        enhanced = self.client.enhance_prompt(prompt)
+        try:
+            entry = self.store.add(
+                self.workspace_id, "enhancement", prompt=prompt, text=enhanced, credits_used=0
+            )
+        except OSError as exc:
+            raise HistorySaveError(
+                "The prompt was enhanced but could not be saved to history. "
+                "Check that the data folder is writable and has free space."
+            ) from exc
+        return Outcome(entry=entry, credits_used=0)
+
+    def remove_background(self, image: InputImage) -> Outcome:
+        """Cut the subject out of a photo (transparent PNG) and save it to history."""
+        result = self.client.remove_background(image)
+        return self._save(result, "cutout", prompt=REMOVE_BACKGROUND_PROMPT, model=None, aspect_ratio=None,
+                          fallback_credits=BACKGROUND_REMOVAL_CREDITS)
+
+    def _generate(
+        self, prompt: str, model: str, aspect_ratio: str | None, input_images: Sequence[InputImage]
+    ) -> Outcome:
+        # The client checks, shrinks and re-encodes each upload, naming the file in any refusal.
+        result = self.client.generate(
+            prompt, model=model, aspect_ratio=aspect_ratio, input_images=list(input_images) or None
+        )
+        kind = request_kind(prompt, len(input_images))
+        fallback = BACKGROUND_REMOVAL_CREDITS if kind == "cutout" else None
+        return self._save(result, kind, prompt=prompt, model=model, aspect_ratio=aspect_ratio,
+                          fallback_credits=fallback)
+
+    def _save(
+        self, result: ImageResult, kind: str, *, prompt: str, model: str | None, aspect_ratio: str | None,
+        fallback_credits: int | None,
+    ) -> Outcome:
+        credits_used = result.credits_used if result.credits_used is not None else fallback_credits
+        try:
+            entry = self.store.add(
+                self.workspace_id, kind, prompt=prompt, image_png=result.image_bytes,
+                model=model, aspect_ratio=aspect_ratio, credits_used=credits_used,
+            )
+        except (OSError, ValueError) as exc:
+            raise HistorySaveError(
+                f"The image was made but could not be saved to history ({type(exc).__name__}). "
+                "Check that the data folder is writable and has free space.",
+                request_id=result.request_id,
+            ) from exc
+        return Outcome(entry=entry, credits_used=credits_used, credits_remaining=result.credits_remaining,
+                       is_preview=result.is_preview)
+

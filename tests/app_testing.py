@@ -1,0 +1,83 @@
+"""Helpers for the app's AppTest tests: open the app with secrets for a test, find what a person sees."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from lib.local_studio import LocalStudioHandle
+from lib.settings import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME, TIMEOUT_NAME
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+PAGES = {
+    "generate": "app_pages/generate.py",
+    "enhance": "app_pages/enhance_prompt.py",
+    "remove_background": "app_pages/remove_background.py",
+    "history": "app_pages/history.py",
+}
+# Generous for a cold first run on a busy machine; a run returns as soon as it finishes.
+RUN_TIMEOUT_S = 60
+
+
+def forget_configured_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test says its own connection: none may come from the machine's environment."""
+    for name in (API_KEY_NAME, ENDPOINT_NAME, DATA_DIR_NAME, TIMEOUT_NAME):
+        monkeypatch.delenv(name, raising=False)
+
+
+def studio_secrets(studio: LocalStudioHandle, data_dir: Path) -> dict[str, Any]:
+    """Secrets that point the app at a Local Studio, with a history folder of the test's own."""
+    return {API_KEY_NAME: studio.api_key, ENDPOINT_NAME: studio.endpoint, DATA_DIR_NAME: str(data_dir)}
+
+
+def open_app(secrets: dict[str, Any], *, page: str | None = None, workspace: str | None = None) -> AppTest:
+    """The app run once with these secrets (never the machine's secrets.toml), optionally on a page."""
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT_S)
+    at.secrets.update(secrets)
+    if workspace:
+        at.query_params["ws"] = workspace
+    at.run()
+    if page:
+        at.switch_page(PAGES[page]).run()
+    return at
+
+
+def texts(at: AppTest) -> list[str]:
+    """Every message, caption and Markdown text on screen (main area and sidebar)."""
+    found: list[str] = []
+    for kind in ("error", "warning", "info", "success", "caption", "markdown", "title", "subheader", "code"):
+        found.extend(str(element.value) for element in getattr(at, kind))
+    return found
+
+
+def errors(at: AppTest) -> list[str]:
+    """The error boxes on screen."""
+    return [str(element.value) for element in at.error]
+
+
+def assert_healthy(at: AppTest) -> None:
+    """No exception (no traceback) reached the screen."""
+    assert not at.exception, [element.value for element in at.exception]
+
+
+def workspace_of(at: AppTest) -> str:
+    """The workspace id the app put in the URL."""
+    return at.query_params["ws"][0] if isinstance(at.query_params["ws"], list) else at.query_params["ws"]
+
+
+def png_bytes(size: tuple[int, int] = (320, 200), colour: str = "#3366cc", mode: str = "RGB") -> bytes:
+    """A small real image as PNG bytes."""
+    buffer = io.BytesIO()
+    Image.new(mode, size, colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def jpeg_bytes(path: Path) -> bytes:
+    """A sample photo's bytes."""
+    return path.read_bytes()

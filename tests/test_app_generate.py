@@ -1,0 +1,289 @@
+"""The Generate page through AppTest, against a real Local Studio (and a fault server to count requests)."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from lib.contract import MAX_PROMPT_CHARS
+from lib.png_metadata import embed_settings, read_settings
+from lib.settings import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME
+from lib.store import HistoryStore
+from tests.app_testing import (
+    assert_healthy,
+    errors,
+    forget_configured_connection,
+    open_app,
+    png_bytes,
+    studio_secrets,
+    texts,
+    workspace_of,
+)
+from tests.fault_server import FaultServer
+
+PROMPT = "a lighthouse on a cliff at dusk"
+
+
+@pytest.fixture(autouse=True)
+def _no_configured_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    forget_configured_connection(monkeypatch)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A history folder of this test's own."""
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def secrets(local_studio, data_dir: Path) -> dict[str, str]:
+    """Secrets pointing the app at the test run's Local Studio."""
+    return studio_secrets(local_studio, data_dir)
+
+
+@pytest.fixture(scope="module")
+def fault_server() -> Iterator[FaultServer]:
+    """A server that records every request, to prove when nothing was sent."""
+    with FaultServer() as server:
+        yield server
+
+
+@pytest.fixture
+def counting_secrets(fault_server: FaultServer, data_dir: Path) -> dict[str, str]:
+    """Secrets pointing the app at the fault server's always-OK endpoint."""
+    fault_server.reset()
+    return {API_KEY_NAME: "sk_test_counting", ENDPOINT_NAME: fault_server.endpoint("ok"),
+            DATA_DIR_NAME: str(data_dir)}
+
+
+def history(data_dir: Path, workspace: str):
+    """The workspace's history as the store has it on disk."""
+    with HistoryStore(data_dir) as store:
+        return store.list(workspace, limit=100)
+
+
+def test_generate_shows_result_and_lands_in_history(secrets, data_dir: Path) -> None:
+    """Generate at 16:9 on klein: result, Download PNG, caption; the PNG in history holds the prompt."""
+    at = open_app(secrets)
+    at.text_area(key="generate_prompt").set_value(PROMPT)
+    at.selectbox(key="generate_model").set_value("flux-2-klein-9b")
+    at.segmented_control(key="generate_aspect_ratio").set_value("16:9")
+    at.button(key="generate_run").click().run()
+
+    assert_healthy(at)
+    assert not errors(at)
+    assert any(PROMPT in text and "flux\\-2\\-klein\\-9b" in text for text in texts(at))
+    assert at.text_area(key="generate_prompt").value == PROMPT  # the form keeps its values
+    assert any(button.label == "Download PNG" for button in at.get("download_button"))
+    [entry] = history(data_dir, workspace_of(at))
+    assert (entry.kind, entry.model, entry.aspect_ratio) == ("generation", "flux-2-klein-9b", "16:9")
+    assert entry.width > entry.height
+    with HistoryStore(data_dir) as store:
+        settings = read_settings(store.image_png(entry.workspace_id, entry.id))
+    assert settings["prompt"] == PROMPT and settings["aspect_ratio"] == "16:9"
+    assert any("Credits used this session: **" in text for text in texts(at))
+
+
+def test_compare_models_shows_both_and_keeps_both(secrets, data_dir: Path) -> None:
+    """Compare models runs both models side by side, each downloadable, both in history."""
+    at = open_app(secrets)
+    at.text_area(key="generate_prompt").set_value(PROMPT)
+    at.toggle(key="generate_compare").set_value(True).run()
+    assert at.button(key="generate_run").label == "Generate with both models"
+    at.button(key="generate_run").click().run()
+
+    assert_healthy(at)
+    assert [header.value for header in at.main.subheader] == ["flux-2-pro", "flux-2-klein-9b"]
+    assert sum(button.label == "Download PNG" for button in at.get("download_button")) == 2
+    assert sorted(entry.model for entry in history(data_dir, workspace_of(at))) == ["flux-2-klein-9b",
+                                                                                      "flux-2-pro"]
+
+
+def test_enhance_rewrites_prompt_in_place_and_goes_back(secrets, data_dir: Path) -> None:
+    """Enhance puts a longer prompt in the box; Back to my prompt restores the typed one."""
+    at = open_app(secrets)
+    at.text_area(key="generate_prompt").set_value("a dog on a beach")
+    at.button(key="generate_enhance").click().run()
+
+    assert_healthy(at)
+    enhanced = at.text_area(key="generate_prompt").value
+    assert "dog" in enhanced and len(enhanced) > len("a dog on a beach")
+    [entry] = history(data_dir, workspace_of(at))
+    assert entry.kind == "enhancement" and entry.text == enhanced
+
+    at.button(key="generate_undo_enhance").click().run()
+    assert at.text_area(key="generate_prompt").value == "a dog on a beach"
+    assert not any(button.key == "generate_undo_enhance" for button in at.button)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "says"),
+    [("", "Write a prompt first."), ("   \n ", "Write a prompt first."),
+     ("x" * (MAX_PROMPT_CHARS + 1), "the limit is 10,000")],
+    ids=["empty", "whitespace", "10001-chars"],
+)
+def test_unusable_prompt_is_explained_and_nothing_sent(counting_secrets, fault_server, prompt, says) -> None:
+    """Empty, blank or 10,001-character prompts: Generate and Enhance explain, and no request leaves."""
+    at = open_app(counting_secrets)
+    at.text_area(key="generate_prompt").set_value(prompt)
+    at.button(key="generate_run").click().run()
+    assert any(says in warning.value for warning in at.warning)
+    at.button(key="generate_enhance").click().run()
+    assert any(says in warning.value for warning in at.warning)
+    assert_healthy(at)
+    assert fault_server.posts() == []
+    if len(prompt) > MAX_PROMPT_CHARS:
+        assert any("10,001 / 10,000 characters — too long" in text for text in texts(at))
+
+
+def test_prompt_of_exactly_the_limit_is_sent_intact(counting_secrets, fault_server) -> None:
+    """A 10,000-character prompt with non-Latin text and emoji is sent, unchanged."""
+    prompt = ("東京の夜景 🌃 ночной город " * 1000)[:MAX_PROMPT_CHARS]
+    at = open_app(counting_secrets)
+    at.text_area(key="generate_prompt").set_value(prompt)
+    at.button(key="generate_run").click().run()
+    assert_healthy(at)
+    assert not errors(at)
+    [post] = fault_server.posts()
+    assert post.json()["prompt"] == prompt
+
+
+def test_input_image_makes_an_edit(secrets, data_dir: Path, samples_dir: Path) -> None:
+    """An uploaded photo shows as a thumbnail and turns the generation into an edit."""
+    at = open_app(secrets)
+    photo = (samples_dir / "coffee.jpg").read_bytes()
+    at.file_uploader(key="generate_inputs").set_value([("coffee.jpg", photo, "image/jpeg")]).run()
+    assert_healthy(at)
+    assert not errors(at)
+    at.text_area(key="generate_prompt").set_value("make it black and white")
+    at.button(key="generate_run").click().run()
+    assert_healthy(at)
+    assert not errors(at)
+    [entry] = history(data_dir, workspace_of(at))
+    assert entry.kind == "edit"
+
+
+def test_background_removal_prompt_is_announced_and_routed(secrets, data_dir: Path,
+                                                            samples_dir: Path) -> None:
+    """With an image attached, "remove the background" says 2 credits before the click, then cuts out."""
+    at = open_app(secrets)
+    photo = (samples_dir / "chelsea.jpg").read_bytes()
+    at.file_uploader(key="generate_inputs").set_value([("chelsea.jpg", photo, "image/jpeg")])
+    at.text_area(key="generate_prompt").set_value("remove the background").run()
+    assert any("background removal (2 credits)" in info.value for info in at.info)
+    at.button(key="generate_run").click().run()
+    assert_healthy(at)
+    [entry] = history(data_dir, workspace_of(at))
+    assert (entry.kind, entry.credits_used) == ("cutout", 2)
+
+
+def _png_bomb() -> bytes:
+    """A tiny PNG whose header declares 100,000 x 100,000 pixels."""
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    return b"\x89PNG\r\n\x1a\n" + chunk + bytes(64)
+
+
+def _truncated_jpeg(samples_dir: Path) -> bytes:
+    data = (samples_dir / "camera.jpg").read_bytes()
+    return data[: len(data) // 2]
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "says"),
+    [
+        ("notes.png", lambda _: b"just some text, not a picture\n" * 10, "notes.png is not an image"),
+        ("empty.png", lambda _: b"", "empty.png is empty"),
+        ("cut.jpg", _truncated_jpeg, "cut.jpg is damaged"),
+        ("tiny.png", lambda _: png_bytes((40, 40)), "tiny.png is too small"),
+        ("bomb.png", lambda _: _png_bomb(), "bomb.png"),
+    ],
+    ids=["text-as-png", "zero-bytes", "truncated-jpeg", "40px", "png-bomb"],
+)
+def test_bad_upload_is_named_and_nothing_sent(counting_secrets, fault_server, samples_dir, name, make,
+                                             says) -> None:
+    """A bad upload gets a message naming the file; Generate then refuses and sends nothing."""
+    at = open_app(counting_secrets)
+    at.file_uploader(key="generate_inputs").set_value([(name, make(samples_dir), "image/png")]).run()
+    assert any(says in message for message in errors(at))
+    at.text_area(key="generate_prompt").set_value(PROMPT)
+    at.button(key="generate_run").click().run()
+    assert any("not usable images" in warning.value for warning in at.warning)
+    assert_healthy(at)
+    assert fault_server.posts() == []
+
+
+def test_too_many_input_images_for_the_model(counting_secrets, fault_server) -> None:
+    """klein takes 4 input images: a fifth is explained before and at the click, and nothing is sent."""
+    at = open_app(counting_secrets)
+    at.selectbox(key="generate_model").set_value("flux-2-klein-9b")
+    files = [(f"image{index}.png", png_bytes((96, 96), colour=f"#{index}0{index}0{index}0"), "image/png")
+             for index in range(5)]
+    at.file_uploader(key="generate_inputs").set_value(files)
+    at.text_area(key="generate_prompt").set_value(PROMPT).run()
+    assert any("at most 4 input images" in warning.value for warning in at.warning)
+    at.button(key="generate_run").click().run()
+    assert any("the limit is 4" in warning.value for warning in at.warning)
+    assert fault_server.posts() == []
+
+
+def test_restore_settings_from_png_fills_the_form(secrets) -> None:
+    """A PNG carrying our settings fills prompt, model and aspect ratio; a plain PNG is explained."""
+    at = open_app(secrets)
+    settings = {"prompt": "a red bicycle in the rain", "model": "flux-2-klein-9b", "aspect_ratio": "9:16",
+                "kind": "generation"}
+    at.file_uploader(key="generate_restore_file").set_value(
+        ("bicycle.png", embed_settings(png_bytes(), settings), "image/png")).run()
+    assert_healthy(at)
+    assert at.text_area(key="generate_prompt").value == "a red bicycle in the rain"
+    assert at.selectbox(key="generate_model").value == "flux-2-klein-9b"
+    assert at.segmented_control(key="generate_aspect_ratio").value == "9:16"
+    assert any(success.value == "Settings restored from bicycle.png." for success in at.success)
+
+    at.file_uploader(key="generate_restore_file").set_value(("plain.png", png_bytes(), "image/png")).run()
+    assert any("plain.png carries no Image Studio settings" in warning.value for warning in at.warning)
+    assert at.text_area(key="generate_prompt").value == "a red bicycle in the rain"
+
+
+def test_form_survives_leaving_the_page(secrets) -> None:
+    """Prompt, model and ratio are still there after a visit to another page."""
+    at = open_app(secrets)
+    at.text_area(key="generate_prompt").set_value(PROMPT)
+    at.selectbox(key="generate_model").set_value("flux-2-klein-9b")
+    at.segmented_control(key="generate_aspect_ratio").set_value("3:2").run()
+    at.switch_page("app_pages/history.py").run()
+    at.switch_page("app_pages/generate.py").run()
+    assert at.text_area(key="generate_prompt").value == PROMPT
+    assert at.selectbox(key="generate_model").value == "flux-2-klein-9b"
+    assert at.segmented_control(key="generate_aspect_ratio").value == "3:2"
+
+
+def test_session_state_holds_ids_not_images(secrets) -> None:
+    """After several results, session state holds no image bytes beyond small thumbnails."""
+    at = open_app(secrets)
+    photo = png_bytes((900, 700))
+    at.file_uploader(key="generate_inputs").set_value([("photo.png", photo, "image/png")])
+    at.text_area(key="generate_prompt").set_value(PROMPT)
+    for _ in range(3):
+        at.button(key="generate_run").click().run()
+    assert_healthy(at)
+
+    def size(value: object) -> int:
+        if isinstance(value, bytes | bytearray):
+            return len(value)
+        if isinstance(value, dict):
+            return sum(size(item) for item in value.values())
+        if isinstance(value, list | tuple):
+            return sum(size(item) for item in value)
+        return 0
+
+    held = sum(size(value) for key, value in at.session_state.items() if key != "generate_inputs")
+    assert held < 64 * 1024
+    with Image.open(io.BytesIO(photo)) as image:
+        assert image.size == (900, 700)
