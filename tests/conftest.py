@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from lib.local_studio import LocalStudioHandle, StudioConfig, start_local_studio
+from tests.app_testing import forget_configured_connection, studio_secrets
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,3 +43,21 @@ def fresh_local_studio() -> Iterator[Callable[..., LocalStudioHandle]]:
     yield start
     for handle in handles:
         handle.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_configured_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test says its own connection: none may come from the machine's environment."""
+    forget_configured_connection(monkeypatch)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A history folder of this test's own."""
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def secrets(local_studio: LocalStudioHandle, data_dir: Path) -> dict[str, str]:
+    """App secrets pointing at the test run's Local Studio, with this test's own history folder."""
+    return studio_secrets(local_studio, data_dir)

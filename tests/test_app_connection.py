@@ -13,31 +13,12 @@ from lib.ui_connection import OFFLINE_BADGE
 from tests.app_testing import (
     assert_healthy,
     errors,
-    forget_configured_connection,
     open_app,
-    studio_secrets,
     texts,
     workspace_of,
 )
 
 PASTED_KEY = "sk_test_pasted_7c1e9d"
-
-
-@pytest.fixture(autouse=True)
-def _no_configured_connection(monkeypatch: pytest.MonkeyPatch) -> None:
-    forget_configured_connection(monkeypatch)
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    """A history folder of this test's own."""
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def secrets(local_studio, data_dir: Path) -> dict[str, str]:
-    """Secrets pointing the app at the test run's Local Studio."""
-    return studio_secrets(local_studio, data_dir)
 
 
 def rendered(at) -> str:

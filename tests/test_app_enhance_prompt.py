@@ -4,34 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from lib.store import HistoryStore
 from tests.app_testing import (
     assert_healthy,
     errors,
-    forget_configured_connection,
     open_app,
-    studio_secrets,
     workspace_of,
 )
-
-
-@pytest.fixture(autouse=True)
-def _no_configured_connection(monkeypatch: pytest.MonkeyPatch) -> None:
-    forget_configured_connection(monkeypatch)
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    """A history folder of this test's own."""
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def secrets(local_studio, data_dir: Path) -> dict[str, str]:
-    """Secrets pointing the app at the test run's Local Studio."""
-    return studio_secrets(local_studio, data_dir)
 
 
 def test_enhance_shows_both_prompts_and_keeps_them(secrets, data_dir: Path) -> None:

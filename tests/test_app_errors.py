@@ -12,7 +12,6 @@ from lib.store import HistoryStore, new_workspace_id
 from tests.app_testing import (
     assert_healthy,
     errors,
-    forget_configured_connection,
     open_app,
     png_bytes,
     studio_secrets,
@@ -34,17 +33,6 @@ FAULTS = {
     "drop": ["image service"],
     "not-an-image": ["not a readable image"],
 }
-
-
-@pytest.fixture(autouse=True)
-def _no_configured_connection(monkeypatch: pytest.MonkeyPatch) -> None:
-    forget_configured_connection(monkeypatch)
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    """A history folder of this test's own."""
-    return tmp_path / "data"
 
 
 @pytest.fixture(scope="module")

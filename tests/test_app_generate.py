@@ -18,33 +18,14 @@ from lib.store import HistoryStore
 from tests.app_testing import (
     assert_healthy,
     errors,
-    forget_configured_connection,
     open_app,
     png_bytes,
-    studio_secrets,
     texts,
     workspace_of,
 )
 from tests.fault_server import FaultServer
 
 PROMPT = "a lighthouse on a cliff at dusk"
-
-
-@pytest.fixture(autouse=True)
-def _no_configured_connection(monkeypatch: pytest.MonkeyPatch) -> None:
-    forget_configured_connection(monkeypatch)
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    """A history folder of this test's own."""
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def secrets(local_studio, data_dir: Path) -> dict[str, str]:
-    """Secrets pointing the app at the test run's Local Studio."""
-    return studio_secrets(local_studio, data_dir)
 
 
 @pytest.fixture(scope="module")
