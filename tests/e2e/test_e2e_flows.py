@@ -1,0 +1,193 @@
+"""What people do, offline, in one browser tab: generate, enhance, cut out, history, edit, restore."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Page, expect
+
+from . import ui
+from .harness import StreamlitServer, assert_no_traceback, open_app, wait_idle
+
+GENERATE_PROMPT = "A lighthouse on a cliff at dusk, warm light in the windows"
+ENHANCE_PROMPT = "a dog on a beach"
+EDIT_PROMPT = "make it black and white"
+
+
+@pytest.fixture(scope="module")
+def page(browser, offline_app: StreamlitServer) -> Iterator[Page]:
+    """One tab, kept for the module: flows 1-4 build one history, as a person working along would."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = open_app(context, offline_app.url)
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where this module's downloads are saved."""
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def made() -> dict[str, Path]:
+    """Files the flows downloaded, for the flows that reuse them."""
+    return {}
+
+
+@pytest.fixture(autouse=True)
+def no_traceback(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each flow, nothing on screen is a traceback."""
+    yield
+    if "page" in request.fixturenames:
+        assert_no_traceback(request.getfixturevalue("page"))
+
+
+def text_chunks(png: Path) -> str:
+    """All PNG text chunks of a file, joined."""
+    with Image.open(png) as image:
+        return "\n".join(f"{key}={value}" for key, value in image.text.items())
+
+
+def test_generate_offline_downloads_landscape_png_with_prompt(page: Page, made, downloads: Path) -> None:
+    """Generate offline at 16:9: the image appears; Download PNG gives a landscape PNG holding the prompt."""
+    expect(page.get_by_text("Offline demo — images are previews from the Local Studio")).to_be_visible()
+    ui.pick_model(page, "flux-2-klein-9b")
+    ui.pick_aspect_ratio(page, "16:9")
+    ui.generate(page, GENERATE_PROMPT)
+    shown = ui.main(page).get_by_test_id("stImage").locator("img")
+    expect(shown.first).to_be_visible()
+    expect(ui.main(page).get_by_text("Preview from the offline Local Studio")).to_be_visible()
+
+    png = ui.download(page, ui.button(page, "Download PNG"), downloads)
+    with Image.open(png) as image:
+        assert image.format == "PNG"
+        assert image.width > image.height
+        assert abs(image.width / image.height - 16 / 9) < 0.05
+    chunks = text_chunks(png)
+    assert GENERATE_PROMPT in chunks
+    assert "flux-2-klein-9b" in chunks and "16:9" in chunks
+    made["generated_png"] = png
+
+
+def test_enhance_then_use_in_generate(page: Page) -> None:
+    """Enhance prompt -> Use in Generate puts the enhanced text in the Generate prompt; it then generates."""
+    ui.go_to(page, "Enhance prompt")
+    box = ui.main(page).get_by_role("textbox", name="Prompt", exact=True)
+    box.fill(ENHANCE_PROMPT)
+    box.blur()
+    wait_idle(page)
+    ui.button(page, "Enhance").click()
+    ui.expect_shown(page, ui.main(page).get_by_role("heading", name="Enhanced"))
+    enhanced = ui.main(page).get_by_test_id("stCode").nth(1).inner_text().strip()
+    assert ENHANCE_PROMPT in enhanced and len(enhanced) > len(ENHANCE_PROMPT)
+
+    ui.button(page, "Use in Generate").click()
+    expect(ui.main(page).get_by_role("heading", name="Generate", level=1)).to_be_visible()
+    expect(ui.prompt_box(page)).to_have_value(enhanced)
+    wait_idle(page)
+    ui.button(page, "Generate").click()
+    ui.expect_shown(page, ui.main(page).get_by_test_id("stCaptionContainer").filter(has_text=enhanced[:60]))
+    wait_idle(page)
+
+
+def test_remove_background_gives_transparent_png(page: Page, samples_dir: Path, downloads: Path) -> None:
+    """Remove background: the cut-out shows on a checkerboard; its PNG has transparent and opaque pixels."""
+    ui.go_to(page, "Remove background")
+    ui.upload(page, "Image", samples_dir / "chelsea.jpg")
+    run = ui.button(page, "Remove background (2 credits)")
+    expect(run).to_be_enabled()
+    run.click()
+    ui.expect_shown(page, ui.main(page).get_by_role("heading", name="After"))
+    expect(ui.main(page).get_by_role("radio", name="Checkerboard")).to_be_checked()
+    wait_idle(page)
+
+    png = ui.download(page, ui.button(page, "Download PNG (transparent)"), downloads)
+    with Image.open(png) as image:
+        assert image.format == "PNG" and image.mode in ("RGBA", "LA")
+        alpha = image.getchannel("A")
+        low, high = alpha.getextrema()
+    assert low == 0 and high == 255
+    histogram = alpha.histogram()
+    total = sum(histogram)
+    assert 0.02 < histogram[0] / total < 0.98  # a real cut-out: some of each, not an all-clear mask
+
+
+def test_history_lists_all_and_survives_reload(page: Page, downloads: Path) -> None:
+    """History lists the generations, the enhancement and the cut-out, also after a reload; zip has all."""
+    ui.go_to(page, "History")
+    expect(ui.history_items(page)).to_have_count(4)  # generation, enhancement, generation from it, cut-out
+    captions = ui.history_captions(page)
+    for kind in ("Generation", "Enhanced prompt", "Cut-out"):
+        expect(captions.filter(has_text=kind).first).to_be_visible()
+    assert "ws=" in page.url
+
+    page.reload()
+    wait_idle(page)
+    expect(ui.main(page).get_by_role("heading", name="History", level=1)).to_be_visible()
+    expect(ui.history_items(page)).to_have_count(4)
+    expect(ui.history_captions(page).filter(has_text=GENERATE_PROMPT)).to_have_count(1)
+
+    archive = ui.download(page, ui.button(page, "Download all (zip)"), downloads)
+    with zipfile.ZipFile(archive) as zipped:
+        names = zipped.namelist()
+        images = [name for name in names if name.lower().endswith(".png")]
+        assert len(images) == 3, names
+        assert "history.json" in names
+        history = json.loads(zipped.read("history.json"))
+        for name in images:
+            with Image.open(io.BytesIO(zipped.read(name))) as image:
+                image.verify()
+    assert GENERATE_PROMPT in json.dumps(history)
+
+
+def test_edit_with_input_image(page: Page, samples_dir: Path, downloads: Path) -> None:
+    """Generate with an uploaded phone photo (stored sideways, EXIF-rotated) makes an upright edit of it."""
+    with Image.open(samples_dir / "coffee.jpg") as image:
+        upright = f"{image.width} × {image.height} px"
+        exif = Image.Exif()
+        exif[0x0112] = 6  # "turn 90° clockwise to show": what phones write for a photo taken sideways
+        photo = downloads / "coffee-from-phone.jpg"
+        image.transpose(Image.Transpose.ROTATE_90).save(photo, quality=95, exif=exif)
+    ui.go_to(page, "Generate")
+    ui.upload(page, "Input images (optional)", photo)
+    expect(ui.main(page).get_by_test_id("stImage").filter(has_text=photo.name)).to_be_visible()
+    ui.generate(page, EDIT_PROMPT)
+    result = ui.main(page).get_by_test_id("stCaptionContainer").filter(has_text=EDIT_PROMPT)
+    expect(result).to_contain_text("Edit")
+    expect(result).to_contain_text(upright)  # the edit keeps the photo's size, the right way up
+
+
+def test_restore_settings_from_downloaded_png(page: Page, made) -> None:
+    """Dropping a downloaded PNG on Restore settings from image fills prompt, model and aspect ratio."""
+    if "generated_png" not in made:
+        pytest.skip("needs the PNG downloaded by the generate flow")
+    ui.go_to(page, "Generate")
+    ui.type_prompt(page, "something else entirely")
+    ui.pick_model(page, "flux-2-pro")
+    ui.pick_aspect_ratio(page, "1:1")
+
+    ui.main(page).locator("summary").filter(has_text="Restore settings from image").click()
+    ui.upload(page, "Restore settings from image", made["generated_png"])
+    expect(ui.main(page).get_by_text(re.compile(r"^Settings restored from "))).to_be_visible()
+    expect(ui.prompt_box(page)).to_have_value(GENERATE_PROMPT)
+    expect(ui.main(page).get_by_role("combobox", name="Model")).to_have_value("flux-2-klein-9b")
+    expect(ui.main(page).get_by_role("radio", name="16:9", exact=True)).to_be_checked()
+
+
+def test_ctrl_enter_in_the_prompt_generates(page: Page) -> None:
+    """Ctrl+Enter typed in the Prompt box generates, with the text just typed."""
+    ui.go_to(page, "Generate")
+    prompt = "a paper boat on a puddle, sent with the keyboard"
+    box = ui.prompt_box(page)
+    box.fill(prompt)
+    box.press("Control+Enter")
+    ui.expect_shown(page, ui.main(page).get_by_test_id("stCaptionContainer").filter(has_text=prompt))
+    wait_idle(page)

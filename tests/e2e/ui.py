@@ -1,0 +1,100 @@
+"""What a person does in the app, as page actions: find things by role and label, wait on what is shown."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+from .harness import wait_idle
+
+
+def main(page: Page) -> Locator:
+    """The page's main area (not the sidebar)."""
+    return page.get_by_test_id("stMain")
+
+
+def button(page: Page, label: str) -> Locator:
+    """A button in the main area by its visible label (a keyboard shortcut hint may follow the label)."""
+    return main(page).get_by_role("button", name=re.compile(rf"^{re.escape(label)}(\s+Shortcut\b.*)?$"))
+
+
+def go_to(page: Page, title: str) -> None:
+    """Open a page from the sidebar menu and wait for its heading."""
+    page.get_by_test_id("stSidebar").get_by_role("link", name=title, exact=True).click()
+    expect(main(page).get_by_role("heading", name=title, level=1)).to_be_visible()
+    wait_idle(page)
+
+
+def prompt_box(page: Page) -> Locator:
+    """The Prompt text area."""
+    return main(page).get_by_role("textbox", name="Prompt", exact=True)
+
+
+def type_prompt(page: Page, text: str) -> None:
+    """Type a prompt and leave the box, so the app has it (as a person clicking elsewhere does)."""
+    box = prompt_box(page)
+    box.fill(text)
+    box.blur()
+    expect(main(page).get_by_text(re.compile(rf"^{len(text):,} / 10,000 characters"))).to_be_visible()
+    wait_idle(page)
+
+
+def pick_aspect_ratio(page: Page, ratio: str) -> None:
+    """Choose an aspect ratio preset and wait for the orientation line to follow."""
+    main(page).get_by_role("radio", name=ratio, exact=True).click()
+    expect(main(page).get_by_text(re.compile(rf"^Output: \w+ \({re.escape(ratio)}\)$"))).to_be_visible()
+    wait_idle(page)
+
+
+def pick_model(page: Page, model: str) -> None:
+    """Choose a model in the Model select box."""
+    main(page).get_by_role("combobox", name="Model").click()
+    page.get_by_role("option", name=model, exact=True).click()
+    expect(main(page).get_by_role("combobox", name="Model")).to_have_value(model)
+    wait_idle(page)
+
+
+def upload(page: Page, region: str, files: list[Path] | Path) -> None:
+    """Choose file(s) in the uploader whose drop zone carries this label."""
+    drop_zone = main(page).get_by_role("region", name=region, exact=True)
+    drop_zone.locator("input[type=file]").set_input_files(files)
+
+
+def download(page: Page, trigger: Locator, into: Path) -> Path:
+    """Click a download button and save the file it gives under its suggested name in `into`."""
+    with page.expect_download() as info:
+        trigger.click()
+    saved = into / info.value.suggested_filename
+    info.value.save_as(saved)
+    return saved
+
+
+def expect_shown(page: Page, what: Locator) -> None:
+    """Wait until `what` is visible; when it never is, fail with the messages the app showed instead."""
+    try:
+        expect(what).to_be_visible()
+    except AssertionError as missing:
+        shown = main(page).get_by_test_id("stAlert").all_inner_texts()
+        raise AssertionError(f"{missing}\nThe page showed instead: {shown}") from None
+
+
+def generate(page: Page, prompt: str) -> Locator:
+    """Type a prompt, press Generate, and return the result's caption once it shows that prompt."""
+    type_prompt(page, prompt)
+    button(page, "Generate").click()
+    caption = main(page).get_by_test_id("stCaptionContainer").filter(has_text=prompt[:60]).first
+    expect_shown(page, caption)
+    wait_idle(page)
+    return caption
+
+
+def history_items(page: Page) -> Locator:
+    """One Reuse button per History item: counting them counts the items on the page."""
+    return main(page).get_by_role("button", name="Reuse", exact=True)
+
+
+def history_captions(page: Page) -> Locator:
+    """The History items' caption lines (prompt, kind, model, ratio, size, credits, time)."""
+    return main(page).get_by_test_id("stCaptionContainer")
