@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from lib.contract import MAX_PROMPT_CHARS
 
 
-def _words(*words: str) -> re.Pattern[str]:
-    """A case-insensitive pattern matching any of the words or phrases as whole words (simple plurals too)."""
+def _words(listing: str) -> re.Pattern[str]:
+    """Case-insensitive pattern matching any of the comma-separated words or phrases (plurals too)."""
+    words = [word.strip() for word in listing.split(",") if word.strip()]
     body = "|".join(sorted((re.escape(w).replace(r"\ ", r"[\s-]+") for w in words), key=len, reverse=True))
     return re.compile(rf"\b(?:{body})(?:s|es)?\b", re.IGNORECASE)
 
@@ -18,588 +19,150 @@ def _words(*words: str) -> re.Pattern[str]:
 # of their words comes first, so "a woman walking her dog" is a portrait and "a dog in a hat" an animal.
 _FORMAT_KINDS: dict[str, re.Pattern[str]] = {
     "logo": _words(
-        "logo",
-        "logotype",
-        "wordmark",
-        "monogram",
-        "emblem",
-        "icon",
-        "app icon",
-        "badge",
-        "lettering",
-        "typography",
-        "typographic",
-        "sticker design",
-        "brand mark",
+        "logo, logotype, wordmark, monogram, emblem, icon, app icon, badge, lettering, "
+        "typography, typographic, sticker design, brand mark"
     ),
-    "abstract": _words(
-        "abstract", "fractal", "geometric pattern", "pattern", "generative art", "kaleidoscope"
-    ),
+    "abstract": _words("abstract, fractal, geometric pattern, pattern, generative art, kaleidoscope"),
 }
 _SUBJECT_KINDS: dict[str, re.Pattern[str]] = {
     "animal": _words(
-        "dog",
-        "puppy",
-        "cat",
-        "kitten",
-        "bird",
-        "owl",
-        "eagle",
-        "parrot",
-        "horse",
-        "fox",
-        "wolf",
-        "bear",
-        "lion",
-        "tiger",
-        "elephant",
-        "deer",
-        "rabbit",
-        "bunny",
-        "squirrel",
-        "fish",
-        "whale",
-        "dolphin",
-        "turtle",
-        "frog",
-        "butterfly",
-        "bee",
-        "snake",
-        "lizard",
-        "panda",
-        "koala",
-        "monkey",
-        "giraffe",
-        "zebra",
-        "penguin",
-        "duck",
-        "swan",
-        "hummingbird",
-        "cow",
-        "sheep",
-        "goat",
-        "pig",
-        "chicken",
-        "animal",
-        "wildlife",
-        "pet",
-        "hedgehog",
-        "otter",
-        "raccoon",
-        "shark",
-        "octopus",
-        "jellyfish",
+        "dog, puppy, cat, kitten, bird, owl, eagle, parrot, horse, fox, wolf, bear, lion, "
+        "tiger, elephant, deer, rabbit, bunny, squirrel, fish, whale, dolphin, turtle, "
+        "frog, butterfly, bee, snake, lizard, panda, koala, monkey, giraffe, zebra, "
+        "goldfish, koi, penguin, duck, swan, hummingbird, cow, sheep, goat, pig, chicken, "
+        "animal, wildlife, pet, hedgehog, otter, raccoon, shark, octopus, jellyfish"
     ),
     "character": _words(
-        "robot",
-        "android",
-        "cyborg",
-        "mech",
-        "dragon",
-        "monster",
-        "creature",
-        "alien",
-        "mascot",
-        "toy",
-        "teddy bear",
-        "plush",
-        "elf",
-        "fairy",
-        "goblin",
-        "troll",
-        "unicorn",
-        "ghost",
-        "wizard",
-        "superhero",
-        "character",
-        "gnome",
-        "zombie",
-        "vampire",
+        "robot, android, cyborg, mech, dragon, monster, creature, alien, mascot, toy, "
+        "teddy bear, plush, elf, fairy, goblin, troll, unicorn, ghost, wizard, "
+        "superhero, character, gnome, zombie, vampire"
     ),
     "food": _words(
-        "food",
-        "dish",
-        "meal",
-        "cake",
-        "pizza",
-        "burger",
-        "sushi",
-        "ramen",
-        "noodle",
-        "pasta",
-        "salad",
-        "bread",
-        "croissant",
-        "coffee",
-        "latte",
-        "espresso",
-        "tea",
-        "cocktail",
-        "wine",
-        "dessert",
-        "chocolate",
-        "ice cream",
-        "fruit",
-        "breakfast",
-        "dinner",
-        "lunch",
-        "soup",
-        "taco",
-        "sandwich",
-        "cupcake",
-        "pancake",
-        "donut",
-        "doughnut",
-        "cookie",
-        "pie",
-        "steak",
-        "berries",
-        "smoothie",
+        "food, dish, meal, cake, pizza, burger, sushi, ramen, noodle, pasta, salad, bread, "
+        "croissant, coffee, latte, espresso, tea, cocktail, wine, dessert, chocolate, ice "
+        "cream, fruit, breakfast, dinner, lunch, soup, taco, sandwich, cupcake, pancake, "
+        "donut, doughnut, cookie, pie, steak, berries, smoothie"
     ),
     "portrait": _words(
-        "person",
-        "man",
-        "men",
-        "woman",
-        "women",
-        "girl",
-        "boy",
-        "child",
-        "children",
-        "kid",
-        "baby",
-        "people",
-        "face",
-        "astronaut",
-        "knight",
-        "warrior",
-        "chef",
-        "king",
-        "queen",
-        "prince",
-        "princess",
-        "dancer",
-        "musician",
-        "guitarist",
-        "singer",
-        "grandmother",
-        "grandfather",
-        "old man",
-        "old woman",
-        "samurai",
-        "ninja",
-        "soldier",
-        "pilot",
-        "scientist",
-        "doctor",
-        "student",
-        "couple",
-        "family",
-        "model",
-        "athlete",
-        "farmer",
-        "fisherman",
-        "monk",
-        "bride",
-        "groom",
-        "cowboy",
-        "detective",
+        "person, man, men, woman, women, girl, boy, child, children, kid, baby, people, "
+        "face, astronaut, knight, warrior, chef, king, queen, prince, princess, dancer, "
+        "musician, guitarist, singer, grandmother, grandfather, old man, old woman, "
+        "samurai, ninja, soldier, pilot, scientist, doctor, student, couple, family, "
+        "model, athlete, farmer, fisherman, monk, bride, groom, cowboy, detective"
     ),
     "product": _words(
-        "product",
-        "bottle",
-        "perfume",
-        "watch",
-        "wristwatch",
-        "sneaker",
-        "shoe",
-        "handbag",
-        "bag",
-        "headphones",
-        "earbuds",
-        "phone",
-        "smartphone",
-        "laptop",
-        "camera",
-        "mug",
-        "lipstick",
-        "sunglasses",
-        "jewelry",
-        "jewellery",
-        "ring",
-        "necklace",
-        "chair",
-        "lamp",
-        "vase",
-        "packaging",
-        "cosmetics",
-        "skincare",
-        "candle",
-        "speaker",
-        "keyboard",
-        "car",
-        "bicycle",
-        "furniture",
+        "product, bottle, perfume, watch, wristwatch, sneaker, shoe, handbag, bag, "
+        "headphones, earbuds, phone, smartphone, laptop, camera, mug, lipstick, "
+        "sunglasses, jewelry, jewellery, ring, necklace, chair, lamp, vase, packaging, "
+        "cosmetics, skincare, candle, speaker, keyboard, car, bicycle, furniture"
     ),
     "architecture": _words(
-        "building",
-        "architecture",
-        "skyscraper",
-        "skyline",
-        "city",
-        "cityscape",
-        "street",
-        "house",
-        "cabin",
-        "castle",
-        "cathedral",
-        "church",
-        "temple",
-        "mosque",
-        "palace",
-        "tower",
-        "bridge",
-        "interior",
-        "living room",
-        "kitchen",
-        "bedroom",
-        "library",
-        "museum",
-        "office",
-        "villa",
-        "facade",
-        "town",
-        "village",
-        "downtown",
-        "alley",
-        "station",
-        "lighthouse",
-        "ruins",
-        "pagoda",
-        "shrine",
+        "building, architecture, skyscraper, skyline, city, cityscape, street, house, "
+        "cabin, castle, cathedral, church, temple, mosque, palace, tower, bridge, "
+        "interior, living room, kitchen, bedroom, library, museum, office, villa, "
+        "facade, town, village, downtown, alley, station, lighthouse, ruins, pagoda, "
+        "shrine"
     ),
     "landscape": _words(
-        "landscape",
-        "mountain",
-        "valley",
-        "forest",
-        "woods",
-        "jungle",
-        "lake",
-        "river",
-        "waterfall",
-        "ocean",
-        "sea",
-        "beach",
-        "coast",
-        "desert",
-        "dune",
-        "meadow",
-        "field",
-        "garden",
-        "park",
-        "hill",
-        "canyon",
-        "glacier",
-        "island",
-        "sunset",
-        "sunrise",
-        "sky",
-        "clouds",
-        "aurora",
-        "volcano",
-        "countryside",
-        "prairie",
-        "savanna",
-        "tundra",
-        "reef",
-        "cliff",
-        "bay",
-        "harbor",
-        "harbour",
-        "cherry blossom",
-        "flower",
-        "flowers",
-        "nature",
-        "scenery",
-        "vista",
-        "snowfield",
-        "swamp",
+        "landscape, mountain, valley, forest, woods, jungle, lake, river, waterfall, "
+        "ocean, sea, beach, coast, desert, dune, meadow, field, garden, park, hill, "
+        "canyon, glacier, island, sunset, sunrise, sky, clouds, aurora, volcano, "
+        "countryside, prairie, savanna, tundra, reef, cliff, bay, harbor, harbour, "
+        "cherry blossom, flower, flowers, nature, scenery, vista, snowfield, swamp"
     ),
 }
-_PORTRAIT_FORMAT = _words("portrait", "headshot", "selfie", "close-up of a face")
+_PORTRAIT_FORMAT = _words("portrait, headshot, selfie, close-up of a face")
 
 # Media the user may name. Photographic ones allow lens talk; every other one forbids it.
 _PHOTO_MEDIA = _words(
-    "photo",
-    "photograph",
-    "photography",
-    "photorealistic",
-    "photo-realistic",
-    "realistic",
-    "hyperrealistic",
-    "cinematic",
-    "film still",
-    "polaroid",
-    "35mm",
-    "dslr",
-    "macro",
-    "long exposure",
-    "shot on",
-    "snapshot",
-    "analog film",
-    "hdr",
+    "photo, photograph, photography, photorealistic, photo-realistic, realistic, "
+    "hyperrealistic, cinematic, film still, polaroid, 35mm, dslr, macro, long "
+    "exposure, shot on, snapshot, analog film, hdr"
 )
 _ART_MEDIA: tuple[tuple[re.Pattern[str], str], ...] = (
-    (_words("watercolor", "watercolour", "aquarelle"), "soft translucent washes with visible paper grain"),
-    (_words("oil painting", "oil on canvas", "impasto", "acrylic", "gouache"), "rich, textured brushwork"),
+    (_words("watercolor, watercolour, aquarelle"), "soft translucent washes with visible paper grain"),
+    (_words("oil painting, oil on canvas, impasto, acrylic, gouache"), "rich, textured brushwork"),
     (
-        _words("pencil", "graphite", "charcoal", "sketch", "drawing", "line art", "ink", "pen and ink"),
+        _words("pencil, graphite, charcoal, sketch, drawing, line art, ink, pen and ink"),
         "confident linework with subtle hatching",
     ),
     (
-        _words("pixel art", "8-bit", "16-bit", "pixelated", "voxel"),
+        _words("pixel art, 8-bit, 16-bit, pixelated, voxel"),
         "crisp pixel clusters with clean outlines",
     ),
-    (_words("anime", "manga", "cel shaded", "studio ghibli"), "clean cel shading and expressive linework"),
-    (_words("cartoon", "comic", "comic book", "chibi", "kawaii"), "bold outlines and clean flat shading"),
+    (_words("anime, manga, cel shaded, studio ghibli"), "clean cel shading and expressive linework"),
+    (_words("cartoon, comic, comic book, chibi, kawaii"), "bold outlines and clean flat shading"),
     (
-        _words(
-            "3d render",
-            "3d",
-            "cgi",
-            "octane",
-            "blender",
-            "unreal engine",
-            "clay",
-            "claymation",
-            "isometric",
-            "low poly",
-        ),
+        _words("3d render, 3d, cgi, octane, blender, unreal engine, clay, claymation, isometric, low poly"),
         "clean modelled forms with soft global illumination",
     ),
     (
-        _words("vector", "flat design", "flat illustration", "minimalist", "minimal", "minimalism"),
+        _words("vector, flat design, flat illustration, minimalist, minimal, minimalism"),
         "clean flat shapes with crisp edges",
     ),
     (
         _words(
-            "illustration",
-            "illustrated",
-            "digital art",
-            "digital painting",
-            "concept art",
-            "painting",
-            "painted",
-            "storybook",
-            "children's book",
-            "poster",
-            "art nouveau",
-            "art deco",
-            "ukiyo-e",
-            "woodcut",
-            "linocut",
-            "engraving",
-            "mosaic",
-            "stained glass",
-            "origami",
-            "papercut",
-            "paper cut",
-            "embroidery",
-            "graffiti",
-            "mural",
-            "impressionist",
-            "impressionism",
-            "cubist",
-            "surreal",
-            "surrealist",
-            "pop art",
-            "pastel drawing",
-            "tattoo",
-            "blueprint",
-            "noir",
+            "illustration, illustrated, digital art, digital painting, concept art, painting, "
+            "painted, storybook, children's book, poster, art nouveau, art deco, ukiyo-e, woodcut, "
+            "linocut, engraving, mosaic, stained glass, origami, papercut, paper cut, embroidery, "
+            "graffiti, mural, impressionist, impressionism, cubist, surreal, surrealist, pop art, "
+            "pastel drawing, tattoo, blueprint, noir"
         ),
         "a cohesive, finely rendered style",
     ),
 )
-_MINIMAL = _words("minimalist", "minimal", "minimalism", "simple", "flat design", "sparse")
+_MINIMAL = _words("minimalist, minimal, minimalism, simple, flat design, sparse")
 _MONOCHROME = _words(
-    "black and white",
-    "black-and-white",
-    "b&w",
-    "monochrome",
-    "monochromatic",
-    "grayscale",
-    "greyscale",
-    "noir",
-    "sepia",
+    "black and white, black-and-white, b&w, monochrome, monochromatic, grayscale, greyscale, noir, sepia"
 )
 _COLOURS = _words(
-    "red",
-    "orange",
-    "yellow",
-    "green",
-    "blue",
-    "purple",
-    "violet",
-    "pink",
-    "magenta",
-    "cyan",
-    "teal",
-    "turquoise",
-    "gold",
-    "golden",
-    "silver",
-    "white",
-    "black",
-    "brown",
-    "beige",
-    "grey",
-    "gray",
-    "crimson",
-    "scarlet",
-    "navy",
-    "emerald",
-    "amber",
-    "ivory",
-    "lavender",
-    "lilac",
-    "coral",
-    "indigo",
-    "pastel",
-    "mint",
-    "burgundy",
-    "maroon",
-    "ochre",
-    "rainbow",
+    "red, orange, yellow, green, blue, purple, violet, pink, magenta, cyan, teal, "
+    "turquoise, gold, golden, silver, white, black, brown, beige, grey, gray, crimson, "
+    "scarlet, navy, emerald, amber, ivory, lavender, lilac, coral, indigo, pastel, mint, "
+    "burgundy, maroon, ochre, rainbow"
 )
 _MOODS = _words(
-    "serene",
-    "calm",
-    "peaceful",
-    "tranquil",
-    "cozy",
-    "cosy",
-    "eerie",
-    "spooky",
-    "creepy",
-    "haunted",
-    "dramatic",
-    "epic",
-    "happy",
-    "joyful",
-    "cheerful",
-    "playful",
-    "cute",
-    "whimsical",
-    "melancholic",
-    "melancholy",
-    "sad",
-    "lonely",
-    "mysterious",
-    "romantic",
-    "dreamy",
-    "nostalgic",
-    "moody",
-    "gloomy",
-    "ominous",
-    "tense",
-    "energetic",
-    "majestic",
-    "elegant",
-    "luxurious",
-    "stormy",
-    "scary",
-    "menacing",
-    "fierce",
-    "angry",
-    "hopeful",
-    "quiet",
-    "chaotic",
-    "magical",
-    "enchanted",
-    "futuristic",
-    "dystopian",
-    "utopian",
-    "vintage",
-    "retro",
-    "festive",
-    "somber",
-    "sombre",
-    "heroic",
-    "intimate",
-    "bleak",
+    "serene, calm, peaceful, tranquil, cozy, cosy, eerie, spooky, creepy, haunted, dramatic, "
+    "epic, happy, joyful, cheerful, playful, cute, whimsical, melancholic, melancholy, sad, "
+    "lonely, mysterious, romantic, dreamy, nostalgic, moody, gloomy, ominous, tense, "
+    "energetic, majestic, elegant, luxurious, stormy, scary, menacing, fierce, angry, "
+    "hopeful, quiet, chaotic, magical, enchanted, futuristic, dystopian, utopian, vintage, "
+    "retro, festive, somber, sombre, heroic, intimate, bleak"
 )
 # Lighting by time or place, most specific first; the first that matches the prompt decides.
 _LIGHT_BY_CONTEXT: tuple[tuple[re.Pattern[str], str], ...] = (
-    (_words("neon", "cyberpunk"), "vivid neon glow casting coloured reflections"),
+    (_words("neon, cyberpunk"), "vivid neon glow casting coloured reflections"),
     (
         _words(
-            "night",
-            "midnight",
-            "nighttime",
-            "moon",
-            "moonlit",
-            "moonlight",
-            "starry",
-            "stars",
-            "starlit",
-            "galaxy",
-            "milky way",
-            "aurora",
+            "night, midnight, nighttime, moon, moonlit, moonlight, starry, stars, starlit, galaxy, "
+            "milky way, aurora"
         ),
         "cool moonlit tones with warm pools of light in the darkness",
     ),
     (
-        _words("sunset", "dusk", "golden hour", "evening", "twilight", "blue hour"),
+        _words("sunset, dusk, golden hour, evening, twilight, blue hour"),
         "warm low-angle light with long soft shadows",
     ),
-    (_words("sunrise", "dawn", "morning", "daybreak"), "fresh early light with a gentle haze"),
+    (_words("sunrise, dawn, morning, daybreak"), "fresh early light with a gentle haze"),
     (
         _words(
-            "fog",
-            "foggy",
-            "mist",
-            "misty",
-            "haze",
-            "hazy",
-            "overcast",
-            "rain",
-            "rainy",
-            "storm",
-            "stormy",
-            "snow",
-            "snowy",
-            "cloudy",
+            "fog, foggy, mist, misty, haze, hazy, overcast, rain, rainy, storm, stormy, snow, snowy, cloudy"
         ),
         "diffuse, moody light filtering through the weather",
     ),
-    (_words("underwater", "under water", "undersea"), "shafts of light filtering down through the water"),
+    (_words("underwater, under water, undersea"), "shafts of light filtering down through the water"),
     (
-        _words("noon", "midday", "sunny", "summer day", "bright day", "daylight", "sunlight"),
+        _words("noon, midday, sunny, summer day, bright day, daylight, sunlight"),
         "bright clear sunlight with crisp shadows",
     ),
     (
-        _words("candle", "candlelight", "candlelit", "fireplace", "campfire", "lantern"),
+        _words("candle, candlelight, candlelit, fireplace, campfire, lantern"),
         "warm flickering light with soft falloff into shadow",
     ),
     (
         _words(
-            "interior",
-            "room",
-            "library",
-            "kitchen",
-            "cafe",
-            "café",
-            "bedroom",
-            "office",
-            "studio",
-            "indoors",
-            "inside",
-            "hall",
-            "shop",
-            "bar",
-            "restaurant",
+            "interior, room, library, kitchen, cafe, café, bedroom, office, studio, indoors, inside, "
+            "hall, shop, bar, restaurant"
         ),
         "warm ambient light from lamps and windows",
     ),
@@ -610,22 +173,11 @@ _SETTING = re.compile(
     re.IGNORECASE,
 )
 _LETTERING = _words(
-    "text",
-    "lettering",
-    "typography",
-    "wordmark",
-    "title",
-    "words",
-    "saying",
-    "says",
-    "name",
-    "letter",
-    "font",
-    "sign",
+    "text, lettering, typography, wordmark, title, words, saying, says, name, letter, font, sign"
 )
-_FEATHERS = _words("bird", "owl", "eagle", "parrot", "penguin", "duck", "swan", "hummingbird", "chicken")
+_FEATHERS = _words("bird, owl, eagle, parrot, penguin, duck, swan, hummingbird, chicken")
 _SCALES = _words(
-    "fish", "snake", "lizard", "shark", "turtle", "frog", "octopus", "jellyfish", "whale", "dolphin"
+    "fish, goldfish, koi, snake, lizard, shark, turtle, frog, octopus, jellyfish, whale, dolphin"
 )
 
 
@@ -736,7 +288,7 @@ _KINDS: dict[str, _Kind] = {
     "logo": _Kind(
         "bold simple shapes and crisp edges, recognisable at small sizes",
         "on a plain white background",
-        "flat vector logo design",
+        "flat vector design",
         "",
         "centred with generous negative space",
         "centred with generous negative space",
@@ -823,7 +375,8 @@ def _details(prompt: str) -> list[str]:
     if art_medium:
         medium = art_medium
     elif photo_medium:
-        medium = "sharp detail and natural colour rendition"
+        tones = "rich tonal" if _MONOCHROME.search(prompt) else "natural colour"
+        medium = f"sharp detail and {tones} rendition"
     else:
         medium = kind.medium
 
