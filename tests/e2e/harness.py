@@ -108,7 +108,7 @@ def start_streamlit(
 ) -> StreamlitServer:
     """Start `streamlit run script` on a free port and return once /_stcore/health says ok."""
     port = free_port()
-    # An empty secrets location keeps a developer's own secrets.toml out of the tests.
+    # A secrets location that does not exist keeps any secrets.toml of the machine (project or home) out.
     secrets = log_path.parent / f"no-secrets-{port}.toml"
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(script),
