@@ -1,6 +1,7 @@
 """Speed of the Local Studio engines on this machine: seconds per megapixel, median of repeated runs.
 
-    python -m bench.engines_speed
+    python bench/engines_speed.py
+    python bench/engines_speed.py --quick    # a smoke test: one run of each, sample photos only
 
 Background removal runs on the sample photos and on evaluation composites, at about 1 MP and at the
 4 MP engine limit, next to the GrabCut baseline in the same run. Previews are timed at every aspect
@@ -10,12 +11,16 @@ Goals: background removal <= 0.5 s/MP, a preview < 0.5 s, the enhancer < 50 ms.
 
 from __future__ import annotations
 
+import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from the project root
 
 from bench.bg_eval_set import load_set
 from bench.bg_quality import grabcut_baseline
@@ -30,6 +35,7 @@ from lib.local_studio.engines import (
 
 SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "samples"
 REPEATS = 3
+QUICK = False  # set by --quick: one run of each, no evaluation composites
 
 
 def median_seconds(
@@ -37,6 +43,7 @@ def median_seconds(
 ) -> float:
     """Median time of an action over a few runs (after one warm-up run), by the given clock."""
     action()
+    repeats = 1 if QUICK else repeats
     times = []
     for _ in range(repeats):
         start = clock()
@@ -54,12 +61,12 @@ def at_megapixels(image: Image.Image, megapixels: float) -> Image.Image:
 def background_rows() -> list[tuple[str, float, float, float]]:
     """(input, engine wall s/MP, engine CPU s/MP, baseline wall s/MP) at 1 MP and at the 4 MP limit."""
     inputs: list[tuple[str, Image.Image]] = []
-    for path in sorted(SAMPLES.glob("*.jpg")):
+    for path in sorted(SAMPLES.glob("*.jpg"))[: 1 if QUICK else None]:
         photo = Image.open(path).convert("RGB")
         inputs.append((f"{path.stem} 1 MP", at_megapixels(photo, 1.0)))
     astronaut = Image.open(SAMPLES / "astronaut.jpg").convert("RGB")
     inputs.append(("astronaut 4 MP", at_megapixels(astronaut, MAX_PIXELS / 1e6 * 0.99)))
-    for case in list(load_set())[::5]:
+    for case in [] if QUICK else list(load_set())[::5]:
         inputs.append((case.name, Image.fromarray(case.image)))
     rows = []
     for name, image in inputs:
@@ -69,13 +76,18 @@ def background_rows() -> list[tuple[str, float, float, float]]:
         cpu = (
             median_seconds(lambda image=image: remove_background(image), clock=time.process_time) / megapixels
         )
-        baseline = median_seconds(lambda image=image: grabcut_baseline(image), repeats=1) / megapixels
+        baseline = 0.0 if QUICK else median_seconds(lambda image=image: grabcut_baseline(image), repeats=1)
+        baseline /= megapixels
         rows.append((name, wall, cpu, baseline))
     return rows
 
 
 def main() -> None:
     """Print the speed tables."""
+    global QUICK
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke test: one run of each, photos only")
+    QUICK = parser.parse_args().quick
     print("Background removal (s per megapixel)")
     print(f"{'input':<26}{'engine':>9}{'engine CPU':>12}{'GrabCut 512':>13}")
     rows = background_rows()

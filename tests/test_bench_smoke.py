@@ -1,0 +1,60 @@
+"""Every benchmark still starts and prints its table in quick mode (no timings are asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import chromium_path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+
+# Each benchmark, a few words of its table's header, and whether it drives a browser.
+BENCHMARKS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "client_overhead.py": (("ratio of medians",), False),
+    "history_scale.py": (("count+page1 ms", "x empty"), False),
+    "local_studio_throughput.py": (("req/s", "p95 ms"), False),
+    "engines_speed.py": (("s/MP",), False),
+    "bg_quality.py": (("IoU",), False),
+    "startup.py": (("ratio app/hello",), True),
+    "memory_per_session.py": (("RSS MB",), True),
+    "concurrent_users.py": (("crowd p95",), True),
+}
+# Modules in bench/ that are not benchmarks themselves (they print no table).
+SUPPORT_MODULES = {"bg_eval_set.py": "builds the background-removal evaluation set that bg_quality.py reads"}
+# A quick run takes seconds; the limits leave room for a cold start on a busy 2-core machine.
+TIMEOUT_S = {False: 120, True: 240}
+
+
+def _cases() -> list:
+    cases = []
+    for script, (header, browser) in BENCHMARKS.items():
+        marks = [pytest.mark.e2e] if browser else []
+        cases.append(pytest.param(script, header, browser, id=script.removesuffix(".py"), marks=marks))
+    return cases
+
+
+@pytest.mark.parametrize(("script", "header", "browser"), _cases())
+def test_bench_runs_in_quick_mode(script: str, header: tuple[str, ...], browser: bool) -> None:
+    """`python bench/<script> --quick` exits 0 and prints its table's header."""
+    if not (BENCH / script).exists():
+        pytest.skip(f"bench/{script} is not written yet")
+    if browser and chromium_path() is None:
+        pytest.skip("Chromium is not installed (apt-get install -y chromium); this benchmark drives it")
+    done = subprocess.run(
+        [sys.executable, f"bench/{script}", "--quick"],
+        cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_S[browser],
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    for words in header:
+        assert words in done.stdout, done.stdout[-2000:]
+
+
+def test_every_bench_script_is_smoke_tested() -> None:
+    """Each script in bench/ is either smoke-tested here or listed as a support module."""
+    scripts = {path.name for path in BENCH.glob("*.py") if not path.name.startswith("_")}
+    assert scripts - set(BENCHMARKS) - set(SUPPORT_MODULES) == set()
