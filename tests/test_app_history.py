@@ -1,4 +1,4 @@
-"""The History page through AppTest: gallery, filter, pages, view, reuse, delete, download all."""
+"""The History page through AppTest: thumbnail grid, filter, pages, and view/download/reuse/delete."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from lib.store import HistoryStore, new_workspace_id
-from lib.ui_history import PAGE_SIZE
+from lib.png_metadata import read_settings
+from lib.store import HistoryEntry, HistoryStore, new_workspace_id
+from lib.ui_history import PAGE_SIZE, item_png
 from tests.app_testing import (
     assert_healthy,
     open_app,
@@ -35,30 +36,79 @@ def workspace(data_dir: Path) -> str:
     return workspace
 
 
-def items(at) -> list[str]:
-    """Entry ids of the items on screen, in order (one Reuse button per item)."""
-    return [button.key.removeprefix("history_reuse_") for button in at.button if button.label == "Reuse"]
+def grid(at) -> list[str]:
+    """The captions of the thumbnail grid, in order: one per item on the page."""
+    for image in at.get("image"):
+        if image.captions and image.captions[0].startswith("**1** · "):
+            return image.captions
+    return []
 
 
 def shown_prompts(at) -> list[str]:
-    """The first caption line of each item on screen."""
-    return [text.split("  \n")[0] for text in texts(at) if text.startswith("prompt ")]
+    """The prompt of each item on screen, in order."""
+    return [caption.split(" · ")[1] for caption in grid(at)]
+
+
+def select(at, position: int):
+    """Select the item at this position on the page (0 = first) and rerun."""
+    return at.segmented_control(key="history_selected").set_value(position).run()
+
+
+def entry_with_prompt(data_dir: Path, workspace: str, prompt: str) -> HistoryEntry:
+    """The stored entry with this prompt."""
+    with HistoryStore(data_dir) as store:
+        return next(entry for entry in store.list(workspace, limit=100) if entry.prompt == prompt)
 
 
 def test_newest_first_in_pages(secrets, workspace: str) -> None:
     """Items show newest first, PAGE_SIZE a page, with Previous/Next across all of them."""
     at = open_app(secrets, page="history", workspace=workspace)
     assert_healthy(at)
-    assert len(items(at)) == PAGE_SIZE
+    assert len(grid(at)) == PAGE_SIZE
     assert shown_prompts(at)[:2] == ["prompt 29", "prompt 28"]
     assert any("Page 1 of 3 · 30 items" in text for text in texts(at))
     assert at.button(key="history_previous").disabled
 
     at.button(key="history_next").click().run()
     at.button(key="history_next").click().run()
-    assert len(items(at)) == 30 - 2 * PAGE_SIZE
+    assert len(grid(at)) == 30 - 2 * PAGE_SIZE
     assert shown_prompts(at)[-1] == "prompt 0"
     assert at.button(key="history_next").disabled
+    at.button(key="history_previous").click().run()
+    assert shown_prompts(at)[0] == "prompt 17"
+    assert at.number_input(key="history_page").value == 2
+
+
+def test_jump_to_any_page(secrets, workspace: str) -> None:
+    """The page number takes a person straight to any page, and the first item there is selected."""
+    at = open_app(secrets, page="history", workspace=workspace)
+    select(at, 4)
+    at.number_input(key="history_page").set_value(3).run()
+    assert_healthy(at)
+    assert any("Page 3 of 3 · 30 items" in text for text in texts(at))
+    assert shown_prompts(at) == [f"prompt {index}" for index in range(5, -1, -1)]
+    assert at.segmented_control(key="history_selected").value == 0
+    assert at.button(key="history_next").disabled
+    at.number_input(key="history_page").set_value(1).run()
+    assert shown_prompts(at)[0] == "prompt 29"
+
+
+def widget_keys(at) -> set[str]:
+    """The keys of the History page's buttons and selection controls on screen."""
+    widgets = [*at.button, *at.get("download_button"), *at.segmented_control, *at.number_input]
+    return {widget.key for widget in widgets if widget.key}
+
+
+def test_widget_keys_never_hold_entry_ids(secrets, workspace: str, data_dir: Path) -> None:
+    """Widgets are keyed by position, so turning pages adds no new widget keys to the session."""
+    at = open_app(secrets, page="history", workspace=workspace)
+    keys = widget_keys(at)
+    at.button(key="history_next").click().run()
+    select(at, 3)
+    assert widget_keys(at) == keys
+    with HistoryStore(data_dir) as store:
+        ids = [entry.id for entry in store.list(workspace, limit=100)]
+    assert not any(entry_id in key for key in keys for entry_id in ids)
 
 
 def test_filter_by_kind(secrets, workspace: str) -> None:
@@ -67,28 +117,50 @@ def test_filter_by_kind(secrets, workspace: str) -> None:
     at.button(key="history_next").click().run()
     at.segmented_control(key="history_filter").set_value("Cut-outs").run()
     assert_healthy(at)
-    assert len(items(at)) == 7
+    assert len(grid(at)) == 7
+    assert all(" · Cut\\-out · " in caption for caption in grid(at))
     assert any("Page 1 of 1 · 7 items" in text for text in texts(at))
     at.segmented_control(key="history_filter").set_value("Enhanced prompts").run()
-    assert len(items(at)) == 7
-    assert not any(button.label == "Download" for button in at.get("download_button"))
+    assert len(grid(at)) == 7
+    assert at.download_button(key="history_download").disabled  # an enhanced prompt has no image
 
 
-def test_view_large_and_download(secrets, workspace: str) -> None:
-    """View opens the item large with its Download PNG; every image item has a Download button."""
+def test_view_large(secrets, workspace: str) -> None:
+    """View large opens the selected item large, with its Download PNG."""
     at = open_app(secrets, page="history", workspace=workspace)
-    downloads = [button.key for button in at.get("download_button") if button.label == "Download"]
-    assert len(downloads) == 9  # 12 on the page, 3 of them enhancements (no image)
-    newest = items(at)[0]  # prompt 29: an edit, with its image
-    at.button(key=f"history_view_button_{newest}").click().run()
+    assert not at.download_button(key="history_download").disabled  # prompt 29: an edit, with its image
+    at.button(key="history_view_button").click().run()
     assert_healthy(at)
     assert any(button.label == "Download PNG" for button in at.get("download_button"))
+
+
+def test_view_large_an_enhancement_shows_both_prompts(secrets, workspace: str) -> None:
+    """View large on an enhanced prompt shows the original and the enhanced text."""
+    at = open_app(secrets, page="history", workspace=workspace)
+    select(at, 2)  # prompt 27: an enhancement
+    at.button(key="history_view_button").click().run()
+    assert_healthy(at)
+    assert "prompt 27, golden hour light" in [code.value for code in at.code]
+
+
+def test_download_gives_the_stored_png(secrets, workspace: str, data_dir: Path) -> None:
+    """Download builds the selected item's stored PNG, with its prompt in the PNG's text, on click."""
+    at = open_app(secrets, page="history", workspace=workspace)
+    select(at, 1)  # prompt 28: a generation
+    assert not at.download_button(key="history_download").disabled
+    entry = entry_with_prompt(data_dir, workspace, "prompt 28")
+    with HistoryStore(data_dir) as store:
+        png = item_png(store, entry)
+        assert png == store.image_png(workspace, entry.id)
+    assert png.startswith(b"\x89PNG")
+    assert (read_settings(png) or {}).get("prompt") == "prompt 28"
 
 
 def test_reuse_opens_generate_with_settings(secrets, workspace: str) -> None:
     """Reuse switches to Generate with the item's prompt, model and aspect ratio."""
     at = open_app(secrets, page="history", workspace=workspace)
-    at.button(key=f"history_reuse_{items(at)[1]}").click().run()
+    select(at, 1)
+    at.button(key="history_reuse").click().run()
     assert_healthy(at)
     assert [title.value for title in at.title] == ["Generate"]
     assert at.text_area(key="generate_prompt").value == "prompt 28"
@@ -99,27 +171,35 @@ def test_reuse_opens_generate_with_settings(secrets, workspace: str) -> None:
 def test_reuse_an_enhancement_takes_the_enhanced_prompt(secrets, workspace: str) -> None:
     """Reusing an enhanced prompt puts the enhanced text in the Generate prompt."""
     at = open_app(secrets, page="history", workspace=workspace)
-    at.button(key=f"history_reuse_{items(at)[2]}").click().run()  # prompt 27: an enhancement
+    select(at, 2)  # prompt 27: an enhancement
+    at.button(key="history_reuse").click().run()
     assert at.text_area(key="generate_prompt").value == "prompt 27, golden hour light"
 
 
 def test_delete_asks_then_removes(secrets, workspace: str, data_dir: Path) -> None:
-    """Delete asks first; Keep cancels; Delete removes the item and its image for good."""
+    """Delete asks first; Keep cancels; Delete removes the selected item and its image for good."""
     at = open_app(secrets, page="history", workspace=workspace)
-    target = items(at)[1]
-    at.button(key=f"history_delete_{target}").click().run()
+    target = entry_with_prompt(data_dir, workspace, "prompt 28")
+    select(at, 1)
+    at.button(key="history_delete").click().run()
     assert any("Delete this item for good?" in warning.value for warning in at.warning)
-    at.button(key=f"history_delete_no_{target}").click().run()
-    assert target in items(at)
+    at.button(key="history_delete_no").click().run()
+    assert not at.warning
+    assert "prompt 28" in shown_prompts(at)
 
-    at.button(key=f"history_delete_{target}").click().run()
-    at.button(key=f"history_delete_yes_{target}").click().run()
+    at.button(key="history_delete").click().run()
+    select(at, 0)  # selecting another item withdraws the question
+    assert not at.warning
+    select(at, 1)
+    at.button(key="history_delete").click().run()
+    at.button(key="history_delete_yes").click().run()
     assert_healthy(at)
-    assert target not in items(at)
+    assert "prompt 28" not in shown_prompts(at)
+    assert len(grid(at)) == PAGE_SIZE  # the next older item moved up
     assert any("29 items" in text for text in texts(at))
     with HistoryStore(data_dir) as store:
-        assert store.get(workspace, target) is None
-        assert store.image_png(workspace, target) is None
+        assert store.get(workspace, target.id) is None
+        assert store.image_png(workspace, target.id) is None
 
 
 def test_empty_history_says_so(secrets) -> None:
@@ -138,8 +218,9 @@ def test_generated_results_appear_in_history(secrets) -> None:
     at.button(key="generate_enhance").click().run()
     at.switch_page("app_pages/history.py").run()
     assert_healthy(at)
-    assert len(items(at)) == 2
-    captions = [text for text in texts(at) if "tram" in text]
-    assert "Enhanced prompt" in captions[0] or "Enhanced prompt" in captions[1]
-    generation = "Generation · flux\\-2\\-pro · 1\\:1 · 1024 × 1024 px square"
-    assert any(generation in text and "4 credits" in text for text in captions)
+    assert len(grid(at)) == 2
+    assert " · Enhanced prompt · " in grid(at)[0]  # the enhancement came last, so it is first
+    assert " · Generation · flux\\-2\\-pro · 4 credits · " in grid(at)[1]
+    select(at, 1)
+    selected = "Generation · flux\\-2\\-pro · 1\\:1 · 1024 × 1024 px square · 4 credits"
+    assert any(selected in caption.value for caption in at.caption)

@@ -121,7 +121,7 @@ def test_remove_background_gives_transparent_png(page: Page, samples_dir: Path, 
 
 
 def test_history_lists_all_and_survives_reload(page: Page, downloads: Path) -> None:
-    """History lists the generations, the enhancement and the cut-out, also after a reload; zip has all."""
+    """History lists all results, also after a reload; a selected item downloads; the zip has all."""
     ui.go_to(page, "History")
     expect(ui.history_items(page)).to_have_count(4)  # generation, enhancement, generation from it, cut-out
     captions = ui.history_captions(page)
@@ -134,6 +134,12 @@ def test_history_lists_all_and_survives_reload(page: Page, downloads: Path) -> N
     expect(ui.main(page).get_by_role("heading", name="History", level=1)).to_be_visible()
     expect(ui.history_items(page)).to_have_count(4)
     expect(ui.history_captions(page).filter(has_text=GENERATE_PROMPT)).to_have_count(1)
+
+    ui.select_history_item(page, 4)  # the oldest: the first generation
+    selected = ui.main(page).get_by_test_id("stCaptionContainer").filter(has_text=GENERATE_PROMPT)
+    expect(selected).to_be_visible()
+    png = ui.download(page, ui.button(page, "Download"), downloads)
+    assert GENERATE_PROMPT in text_chunks(png)
 
     archive = ui.download(page, ui.button(page, "Download all (zip)"), downloads)
     with zipfile.ZipFile(archive) as zipped:

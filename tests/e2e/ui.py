@@ -96,10 +96,17 @@ def generate(page: Page, prompt: str) -> Locator:
 
 
 def history_items(page: Page) -> Locator:
-    """One Reuse button per History item: counting them counts the items on the page."""
-    return main(page).get_by_role("button", name="Reuse", exact=True)
+    """The thumbnails of the History grid: counting them counts the items on the page."""
+    return main(page).get_by_test_id("stImageContainer")
 
 
 def history_captions(page: Page) -> Locator:
-    """The History items' caption lines (prompt, kind, model, ratio, size, credits, time)."""
-    return main(page).get_by_test_id("stCaptionContainer")
+    """The History thumbnails' captions (number on the page, prompt, kind, model, credits, time)."""
+    return main(page).get_by_test_id("stImageCaption")
+
+
+def select_history_item(page: Page, number: int) -> None:
+    """Select the item with this number on the History page; the action bar then acts on it."""
+    main(page).get_by_role("radio", name=str(number), exact=True).click()
+    expect(main(page).get_by_role("radio", name=str(number), exact=True)).to_be_checked()
+    wait_idle(page)
