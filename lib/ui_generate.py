@@ -246,7 +246,7 @@ def results_panel() -> None:
     store = ui_workspace.history_store()
     workspace_id = ui_workspace.workspace_id()
     columns: list[DeltaGenerator] = st.columns(len(results)) if len(results) > 1 else [st.container()]
-    for column, result in zip(columns, results, strict=True):
+    for position, (column, result) in enumerate(zip(columns, results, strict=True)):
         with column:
             if len(results) > 1:
                 st.subheader(result["model"])
@@ -254,5 +254,7 @@ def results_panel() -> None:
             if entry is None:
                 st.warning("This result was deleted from History.")
             else:
-                ui_results.result_card(store, entry, key=f"generate_result_{entry.id}",
+                # Keyed by position: Streamlit keeps every key a session has seen, so an id here would
+                # grow the session with each result.
+                ui_results.result_card(store, entry, key=f"generate_result_{position}",
                                        is_preview=result["preview"])
