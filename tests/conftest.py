@@ -9,6 +9,7 @@ import pytest
 
 from lib.local_studio import LocalStudioHandle, StudioConfig, start_local_studio
 from tests.app_testing import forget_configured_connection, studio_secrets
+from tests.fault_server import FaultServer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,3 +62,10 @@ def data_dir(tmp_path: Path) -> Path:
 def secrets(local_studio: LocalStudioHandle, data_dir: Path) -> dict[str, str]:
     """App secrets pointing at the test run's Local Studio, with this test's own history folder."""
     return studio_secrets(local_studio, data_dir)
+
+
+@pytest.fixture(scope="module")
+def fault_server() -> Iterator[FaultServer]:
+    """One server of canned API faults per test module (it records every request it gets)."""
+    with FaultServer() as server:
+        yield server

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,13 +33,6 @@ FAULTS = {
     "drop": ["image service"],
     "not-an-image": ["not a readable image"],
 }
-
-
-@pytest.fixture(scope="module")
-def fault_server() -> Iterator[FaultServer]:
-    """One fault server for the module."""
-    with FaultServer() as server:
-        yield server
 
 
 @pytest.fixture

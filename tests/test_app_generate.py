@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,13 +25,6 @@ from tests.app_testing import (
 from tests.fault_server import FaultServer
 
 PROMPT = "a lighthouse on a cliff at dusk"
-
-
-@pytest.fixture(scope="module")
-def fault_server() -> Iterator[FaultServer]:
-    """A server that records every request, to prove when nothing was sent."""
-    with FaultServer() as server:
-        yield server
 
 
 @pytest.fixture

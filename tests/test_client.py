@@ -32,13 +32,6 @@ from tests.fault_server import SLOW_SECONDS, FaultServer
 FAKE_KEY = "sk_test_ZebraQuokka7MarmotNarwhal9"
 
 
-@pytest.fixture(scope="module")
-def fault_server() -> Iterator[FaultServer]:
-    """One fault server for this module."""
-    with FaultServer() as server:
-        yield server
-
-
 @pytest.fixture
 def faults(fault_server: FaultServer) -> FaultServer:
     """The fault server with its records and attempt counts cleared."""
