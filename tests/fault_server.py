@@ -1,8 +1,9 @@
 """A small HTTP server for client tests: each path answers with one canned fault of the Image Studio API.
 
 POST http://127.0.0.1:<port>/<fault>/api/v1/image-studio answers with <fault> (see FAULTS); the image
-addresses it hands out are served from /files/. Every request is recorded (method, path, headers,
-body) so tests can check what left the client.
+addresses it hands out are served from /files/. `switchable_endpoint` answers with whatever fault
+`mode` names at the time, for an app whose endpoint is fixed while it runs. Every request is recorded
+(method, path, headers, body) so tests can check what left the client.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from lib.contract import API_PATH
 
 HTML_GARBAGE = b"<!DOCTYPE html><html><body><h1>Bad Gateway</h1></body></html>"
 SLOW_SECONDS = 3.0
+SWITCH = "switch"  # the path segment of switchable_endpoint
 Headers = dict[str, str] | None
 ENDLESS_LIMIT_BYTES = 512 * 1024 * 1024  # the endless image stops here even if nobody hangs up
 
@@ -76,7 +78,9 @@ def good_png(size: tuple[int, int] = (160, 90)) -> bytes:
 class FaultServer:
     """A threaded HTTP server on a free loopback port; use as a context manager."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, slow_seconds: float = SLOW_SECONDS) -> None:
+        self.slow_seconds = slow_seconds
+        self.mode = "ok"  # what switchable_endpoint answers with
         self.received: list[Received] = []
         self._attempts: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -106,6 +110,11 @@ class FaultServer:
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}")
         return f"{self.base_url}/{fault}{API_PATH}"
+
+    @property
+    def switchable_endpoint(self) -> str:
+        """The API endpoint that answers with the fault `mode` names when the request arrives."""
+        return f"{self.base_url}/{SWITCH}{API_PATH}"
 
     def reset(self) -> None:
         """Forget recorded requests and attempt counts."""
@@ -167,6 +176,8 @@ def _handler_for(server: FaultServer) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             fault = self.path.removeprefix("/").removesuffix(API_PATH)
+            if fault == SWITCH:
+                fault = server.mode
             attempt = server._record(Received("POST", self.path, dict(self.headers.items()), body), fault)
             try:
                 action = json.loads(body).get("action", "generate")
@@ -217,7 +228,7 @@ def _handler_for(server: FaultServer) -> type[BaseHTTPRequestHandler]:
             elif fault == "no-image-url":
                 self._send_json(200, {"credits_used": 4, "status": "done"})
             elif fault == "slow":
-                server._stopping.wait(SLOW_SECONDS)
+                server._stopping.wait(server.slow_seconds)
                 self._send_json(200, ok)
             elif fault == "drop":
                 self.close_connection = True

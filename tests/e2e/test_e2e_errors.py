@@ -14,12 +14,13 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from lib.contract import MAX_PIXELS
+from tests.fault_server import FaultServer
 
 from . import ui
-from .fault_server import FAULT_KEY, FaultServer
 from .harness import StreamlitServer, assert_no_traceback, open_app, running_app, wait_idle
 
 TIMEOUT_S = 3  # the app's read timeout here, so the timeout case takes seconds, not minutes
+FAULT_KEY = "sk_fault_server_key"  # the fault server's 401 echoes it back: it must never reach the page
 FIRST_PROMPT = "a quiet harbour at dawn, first picture of the session"
 
 # fault -> what the person must read (regular expressions on the error box).
@@ -28,15 +29,15 @@ FAULT_MESSAGES = {
     "402": [r"out of credits", r"billing dashboard"],
     "429": [r"Too many requests", r"wait"],
     "500": [r"having trouble \(HTTP 500\)", r"Request id: req_fault_"],
-    "timeout": [rf"did not answer within {TIMEOUT_S} seconds"],
-    "garbage": [r"isn't valid JSON", r"Request id: req_fault_"],
+    "slow": [rf"did not answer within {TIMEOUT_S} seconds"],
+    "html": [r"isn't valid JSON", r"Request id: req_fault_"],
 }
 
 
 @pytest.fixture(scope="module")
 def fault_server() -> Iterator[FaultServer]:
-    """The switchable API server, answering normally until a test picks a fault."""
-    with FaultServer() as server:
+    """The API server, answering normally until a test picks a fault; "slow" outlasts the app's timeout."""
+    with FaultServer(slow_seconds=10 * TIMEOUT_S) as server:
         yield server
 
 
@@ -46,7 +47,7 @@ def faulty_app(
 ) -> Iterator[StreamlitServer]:
     """The app configured (environment) with the fault server's endpoint and key, and a short timeout."""
     env = {
-        "IMAGE_STUDIO_ENDPOINT": fault_server.endpoint,
+        "IMAGE_STUDIO_ENDPOINT": fault_server.switchable_endpoint,
         "IMAGE_STUDIO_API_KEY": FAULT_KEY,
         "IMAGE_STUDIO_TIMEOUT": str(TIMEOUT_S),
     }
@@ -75,6 +76,11 @@ def answers_normally_after(request: pytest.FixtureRequest, fault_server: FaultSe
         assert_no_traceback(request.getfixturevalue("page"))
 
 
+def _last_body(server: FaultServer) -> bytes:
+    """The body of the last API call the server received."""
+    return server.posts()[-1].body
+
+
 def _prompt_of(body: bytes) -> str:
     """The prompt inside a request body the server received."""
     return json.loads(body).get("prompt", "")
@@ -82,7 +88,7 @@ def _prompt_of(body: bytes) -> str:
 
 def generate_requests(server: FaultServer) -> int:
     """How many generate requests reached the server so far."""
-    return server.seen.actions.count("generate")
+    return sum(1 for call in server.posts() if call.json().get("action", "generate") == "generate")
 
 
 @pytest.mark.parametrize("fault", list(FAULT_MESSAGES))
@@ -139,7 +145,7 @@ def test_prompt_of_exactly_10000_characters_is_sent(page: Page, fault_server: Fa
     ui.go_to(page, "Generate")
     prompt = ("a long and careful description of a garden " * 300)[:10_000]
     ui.generate(page, prompt)
-    assert _prompt_of(fault_server.seen.bodies[-1]) == prompt
+    assert _prompt_of(_last_body(fault_server)) == prompt
 
 
 def test_non_latin_prompt_kept_intact_end_to_end(
@@ -149,7 +155,7 @@ def test_non_latin_prompt_kept_intact_end_to_end(
     prompt = "東京の夜景 · Ελληνικό φως · مرحبا بالعالم · नमस्ते · 👩🏽‍🚀🚀 over Zürich"
     ui.go_to(page, "Generate")
     ui.generate(page, prompt)
-    assert _prompt_of(fault_server.seen.bodies[-1]) == prompt
+    assert _prompt_of(_last_body(fault_server)) == prompt
     png = ui.download(page, ui.button(page, "Download PNG"), tmp_path)
     with Image.open(png) as image:
         assert prompt in "\n".join(image.text.values())
@@ -244,7 +250,7 @@ def test_awkward_uploads_are_converted_and_sent(
     expect(ui.main(page).get_by_test_id("stAlertContentError")).to_have_count(0)
     ui.generate(page, "make it a little warmer")
 
-    huge, cmyk, deep, palette, animated, rotated = _sent_images(fault_server.seen.bodies[-1])
+    huge, cmyk, deep, palette, animated, rotated = _sent_images(_last_body(fault_server))
     assert huge.width * huge.height <= MAX_PIXELS and huge.width == huge.height  # downscaled, not refused
     assert cmyk.mode in ("RGB", "RGBA")
     red, green, blue = cmyk.convert("RGB").getpixel((150, 100))
