@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lib import ui_connection, ui_workspace
+from lib.ui import connection_panel, session
 
 st.set_page_config(page_title="Image Studio", page_icon=":material/palette:", layout="wide")
 
@@ -16,9 +16,9 @@ page = st.navigation([
     st.Page("app_pages/history.py", title="History", icon=":material/photo_library:"),
 ])
 # Every run of every page: the workspace id goes back into the URL, so a reload keeps the history.
-ui_workspace.workspace_id()
-ui_connection.render_sidebar()
+session.workspace_id()
+connection_panel.render_sidebar()
 credits_slot = st.sidebar.empty()
 page.run()
 # Filled after the page ran, so the totals include what it just spent.
-ui_connection.render_credits(credits_slot)
+connection_panel.render_credits(credits_slot)

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from lib import ui_results, ui_workspace
 from lib.contract import MAX_PROMPT_CHARS as LIMIT
 from lib.errors import ImageStudioError
-from lib.ui_generate import open_in_generate
+from lib.ui import result_cards, session
+from lib.ui.generate_form import open_in_generate
 from lib.workspace import prompt_problem
 
 LAST = "enhance_last_entry"  # id of the latest enhancement: the texts are read from History
@@ -26,16 +26,16 @@ if enhance:
     else:
         try:
             with st.spinner("Enhancing…"):
-                outcome = ui_workspace.current_workspace().enhance_prompt(prompt)
+                outcome = session.current_workspace().enhance_prompt(prompt)
         except ImageStudioError as error:
-            ui_results.show_error(error)
+            result_cards.show_error(error)
         else:
-            ui_workspace.record(outcome)
+            session.count_credits(outcome)
             st.session_state[LAST] = outcome.entry.id
 
 entry = None
 if LAST in st.session_state:
-    entry = ui_workspace.history_store().get(ui_workspace.workspace_id(), st.session_state[LAST])
+    entry = session.history_store().get(session.workspace_id(), st.session_state[LAST])
 if entry is not None and entry.text:
     original, enhanced = st.columns(2, gap="large")
     with original:
@@ -45,6 +45,6 @@ if entry is not None and entry.text:
         st.subheader("Enhanced")
         st.code(entry.text, language=None, wrap_lines=True)  # the code box has a copy button
     st.markdown("**What was added** (highlighted)")
-    ui_results.show_additions(entry.prompt, entry.text)
+    result_cards.show_additions(entry.prompt, entry.text)
     if st.button("Use in Generate", key="enhance_use", icon=":material/arrow_forward:"):
         open_in_generate({"prompt": entry.text}, "The enhanced prompt is in the Prompt box: press Generate.")

@@ -2,18 +2,18 @@
 
 import streamlit as st
 
-from lib import ui_generate
+from lib.ui import generate_form
 
-ui_generate.prepare_state()
+generate_form.prepare_state()
 st.title("Generate")
 
 form_column, output_column = st.columns([5, 6], gap="large")
 with form_column:
-    request = ui_generate.form()
+    request = generate_form.form()
     if request.enhance:
-        ui_generate.enhance_in_place(request)
+        generate_form.enhance_in_place(request)
 if request.generate:
     with output_column:
-        ui_generate.run(request)
+        generate_form.run(request)
 with output_column:
-    ui_generate.results_panel()
+    generate_form.results_panel()

@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from lib import ui_history, ui_workspace
+from lib.ui import history_gallery, session
 
 st.title("History")
 st.caption("Kept on this computer under the link in your address bar: bookmark it to come back later.")
-store = ui_workspace.history_store()
-workspace_id = ui_workspace.workspace_id()
-ui_history.download_all(store, workspace_id)
-ui_history.gallery(store, workspace_id)
+store = session.history_store()
+workspace_id = session.workspace_id()
+history_gallery.download_all(store, workspace_id)
+history_gallery.gallery(store, workspace_id)

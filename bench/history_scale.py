@@ -37,8 +37,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from lib.local_studio import LocalStudioHandle, StudioConfig, start_local_studio  # noqa: E402
 from lib.settings import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME  # noqa: E402
 from lib.store import HistoryStore, new_workspace_id  # noqa: E402
-from lib.ui_history import PAGE_SIZE as PAGE  # noqa: E402
-from lib.ui_workspace import WORKSPACE_PARAM  # noqa: E402
+from lib.ui.history_gallery import PAGE_SIZE as PAGE  # noqa: E402
+from lib.ui.session import WORKSPACE_PARAM  # noqa: E402
 
 SIZES = (0, 100, 1_000, 10_000)
 QUICK_SIZES = (0, 100)

@@ -8,7 +8,7 @@ import pytest
 
 from lib.png_metadata import read_settings
 from lib.store import HistoryEntry, HistoryStore, new_workspace_id
-from lib.ui_history import PAGE_SIZE, item_png
+from lib.ui.history_gallery import PAGE_SIZE, item_png
 from tests.app_testing import (
     assert_healthy,
     open_app,

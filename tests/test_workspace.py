@@ -10,11 +10,11 @@ from PIL import Image
 
 from lib.client import ImageStudioClient
 from lib.contract import MAX_PROMPT_CHARS
-from lib.error_messages import explain
 from lib.errors import AuthenticationError, InsufficientCreditsError, RateLimitError
 from lib.images import ImageInputError
 from lib.store import HistoryStore, new_workspace_id
-from lib.text_changes import added_parts
+from lib.ui.error_messages import explain
+from lib.ui.text_changes import added_parts
 from lib.workspace import (
     InputImage,
     Workspace,

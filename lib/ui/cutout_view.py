@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib import ui_results
 from lib.previews import on_checkerboard, on_colour
 from lib.store import HistoryEntry, HistoryStore
+from lib.ui import result_cards
 
 BACKDROPS = ("Checkerboard", "Solid colour")
 
@@ -34,11 +34,11 @@ def before_and_after(store: HistoryStore, original: bytes | None, entry: History
             shown = on_checkerboard(png) if backdrop == BACKDROPS[0] else on_colour(png, colour)
             st.image(shown, output_format="PNG", width="stretch")
             if is_preview:
-                st.caption(f":material/info: {ui_results.PREVIEW_NOTE}")
+                st.caption(f":material/info: {result_cards.PREVIEW_NOTE}")
         png_column, jpeg_column = st.columns(2)
         with png_column:
-            ui_results.png_download(store, entry, key="remove_background_png",
+            result_cards.png_download(store, entry, key="remove_background_png",
                                     label="Download PNG (transparent)")
         with jpeg_column:
-            ui_results.jpeg_download(store, entry, colour, key="remove_background_jpg",
+            result_cards.jpeg_download(store, entry, colour, key="remove_background_jpg",
                                      label=f"Download JPG on {colour}")

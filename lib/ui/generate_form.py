@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from lib import ui_results, ui_uploads, ui_workspace
 from lib.contract import (
     ASPECT_RATIOS,
     BACKGROUND_REMOVAL_CREDITS,
@@ -17,9 +16,10 @@ from lib.contract import (
     MODELS,
 )
 from lib.contract import MAX_PROMPT_CHARS as LIMIT
-from lib.error_messages import explain
 from lib.errors import ImageStudioError
 from lib.png_metadata import read_settings
+from lib.ui import result_cards, session, upload_checks
+from lib.ui.error_messages import explain
 from lib.workspace import (
     MAX_UPLOAD_MB,
     UPLOAD_TYPES,
@@ -56,7 +56,7 @@ class GenerateForm:
     model: str
     aspect_ratio: str
     compare: bool
-    uploads: list[ui_uploads.CheckedUpload]
+    uploads: list[upload_checks.CheckedUpload]
     limit: int
     to_background_removal: bool
     enhance: bool
@@ -170,8 +170,8 @@ def form() -> GenerateForm:
     files = st.file_uploader("Input images (optional)", type=list(UPLOAD_TYPES), accept_multiple_files=True,
                              key="generate_inputs", max_upload_size=MAX_UPLOAD_MB,
                              help=f"Input images turn the prompt into an edit of them (up to {limit}).")
-    uploads = ui_uploads.checked_uploads(files, UPLOAD_CHECKS)
-    ui_uploads.show_checked(uploads)
+    uploads = upload_checks.checked_uploads(files, UPLOAD_CHECKS)
+    upload_checks.show_checked(uploads)
     if len(uploads) > limit:
         who = "Comparing models" if compare else model
         st.warning(f"{who} takes at most {limit} input images: remove {len(uploads) - limit}.")
@@ -195,11 +195,11 @@ def enhance_in_place(request: GenerateForm) -> None:
         return
     try:
         with st.spinner("Enhancing the prompt…"):
-            outcome = ui_workspace.current_workspace().enhance_prompt(request.prompt)
+            outcome = session.current_workspace().enhance_prompt(request.prompt)
     except ImageStudioError as error:
-        ui_results.show_error(error)
+        result_cards.show_error(error)
         return
-    ui_workspace.record(outcome)
+    session.count_credits(outcome)
     st.session_state[ENHANCED] = (request.prompt, outcome.entry.text)
     st.rerun()
 
@@ -212,7 +212,7 @@ def run(request: GenerateForm) -> None:
     outcomes: dict[str, object]
     with st.spinner("Generating…", show_time=True):
         try:
-            workspace = ui_workspace.current_workspace()
+            workspace = session.current_workspace()
             if request.compare and not request.to_background_removal:
                 outcomes = dict(workspace.compare_models(request.prompt, aspect_ratio=request.aspect_ratio,
                                                          input_images=request.images))
@@ -227,7 +227,7 @@ def run(request: GenerateForm) -> None:
         if isinstance(outcome, ImageStudioError):
             errors.append(f"**{model}:** {explain(outcome)}" if len(outcomes) > 1 else explain(outcome))
         else:
-            ui_workspace.record(outcome)
+            session.count_credits(outcome)
             results.append({"entry_id": outcome.entry.id, "model": model, "preview": outcome.is_preview})
     st.session_state[ERRORS] = errors
     if results:  # after a failure the last good result stays on screen (it is in History anyway)
@@ -243,8 +243,8 @@ def results_panel() -> None:
         if not st.session_state.get(ERRORS):
             st.caption("Your image will appear here.")
         return
-    store = ui_workspace.history_store()
-    workspace_id = ui_workspace.workspace_id()
+    store = session.history_store()
+    workspace_id = session.workspace_id()
     columns: list[DeltaGenerator] = st.columns(len(results)) if len(results) > 1 else [st.container()]
     for position, (column, result) in enumerate(zip(columns, results, strict=True)):
         with column:
@@ -256,5 +256,5 @@ def results_panel() -> None:
             else:
                 # Keyed by position: Streamlit keeps every key a session has seen, so an id here would
                 # grow the session with each result.
-                ui_results.result_card(store, entry, key=f"generate_result_{position}",
+                result_cards.result_card(store, entry, key=f"generate_result_{position}",
                                        is_preview=result["preview"])

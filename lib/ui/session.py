@@ -6,9 +6,9 @@ import os
 
 import streamlit as st
 
-from lib import ui_connection
 from lib.settings import resolve_data_dir
 from lib.store import HistoryStore, is_valid_workspace_id, new_workspace_id
+from lib.ui import connection_panel
 from lib.workspace import Outcome, Workspace
 
 WORKSPACE_PARAM = "ws"
@@ -43,9 +43,9 @@ def workspace_id() -> str:
 
 def current_workspace() -> Workspace:
     """Actions for this session: its client, the shared store and its workspace id."""
-    return Workspace(ui_connection.current_client(), history_store(), workspace_id())
+    return Workspace(connection_panel.current_client(), history_store(), workspace_id())
 
 
-def record(outcome: Outcome) -> None:
+def count_credits(outcome: Outcome) -> None:
     """Count a finished request's credits in this session's total."""
-    ui_connection.record_credits(outcome.credits_used, outcome.credits_remaining)
+    connection_panel.record_credits(outcome.credits_used, outcome.credits_remaining)

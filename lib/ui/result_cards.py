@@ -10,12 +10,12 @@ from functools import partial
 
 import streamlit as st
 
-from lib.error_messages import explain
 from lib.errors import ImageStudioError
 from lib.images import ImageInputError
 from lib.previews import to_jpeg
 from lib.store import HistoryEntry, HistoryStore
-from lib.text_changes import added_parts
+from lib.ui.error_messages import explain
+from lib.ui.text_changes import added_parts
 from lib.workspace import download_name, orientation, size_orientation
 
 PREVIEW_NOTE = "Preview from the offline Local Studio, not a FLUX image."

@@ -10,10 +10,10 @@ from functools import cache, partial
 import streamlit as st
 from PIL import Image, ImageDraw, ImageFont
 
-from lib import ui_results
 from lib.previews import THUMBNAIL_MAX_SIDE
 from lib.store import HistoryEntry, HistoryStore
-from lib.ui_generate import open_in_generate
+from lib.ui import result_cards
+from lib.ui.generate_form import open_in_generate
 from lib.workspace import download_name, form_values
 
 PAGE_SIZE = 12
@@ -79,27 +79,27 @@ def text_tile() -> bytes:
 
 def grid_caption(number: int, entry: HistoryEntry) -> str:
     """A grid item's one-line caption: its number on the page, prompt, kind, model, credits and time."""
-    details = [ui_results.KIND_LABELS.get(entry.kind, entry.kind)]
+    details = [result_cards.KIND_LABELS.get(entry.kind, entry.kind)]
     if entry.model:
         details.append(entry.model)
     if entry.credits_used is not None:
         details.append(f"{entry.credits_used} credit{'' if entry.credits_used == 1 else 's'}")
     details.append(datetime.fromtimestamp(entry.created_at).strftime("%d %b %Y, %H:%M"))
-    prompt = ui_results.shorten(entry.prompt, _CAPTION_PROMPT_CHARS)
-    return f"**{number}** · {ui_results.plain(prompt)} · {ui_results.plain(' · '.join(details))}"
+    prompt = result_cards.shorten(entry.prompt, _CAPTION_PROMPT_CHARS)
+    return f"**{number}** · {result_cards.plain(prompt)} · {result_cards.plain(' · '.join(details))}"
 
 
 @st.dialog("History item", width="large")
 def _view(store: HistoryStore, entry: HistoryEntry) -> None:
     """The item large: the full image (read from disk only now) or the two prompts."""
     if entry.has_image:
-        ui_results.result_card(store, entry, key="history_view")
+        result_cards.result_card(store, entry, key="history_view")
     else:
         st.markdown("**Original**")
         st.code(entry.prompt, language=None, wrap_lines=True)
         st.markdown("**Enhanced**")
         st.code(entry.text or "", language=None, wrap_lines=True)
-        ui_results.show_additions(entry.prompt, entry.text or "")
+        result_cards.show_additions(entry.prompt, entry.text or "")
 
 
 def _grid(entries: list[HistoryEntry]) -> None:
@@ -123,7 +123,7 @@ def _selected(entries: list[HistoryEntry]) -> HistoryEntry:
 
 def _action_bar(store: HistoryStore, entry: HistoryEntry) -> None:
     """View, Download, Reuse and Delete for the selected item, with its full description."""
-    st.caption(ui_results.describe(entry, prompt_limit=160))
+    st.caption(result_cards.describe(entry, prompt_limit=160))
     confirming = st.session_state.get(_CONFIRM_DELETE) == entry.id
     # One horizontal container rather than columns: fewer blocks to build and send on every run.
     with st.container(horizontal=True):

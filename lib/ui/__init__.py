@@ -1,0 +1,1 @@
+"""The Streamlit layer: widgets and page parts shared by the pages. Only this package imports streamlit."""
