@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))  # run from anywhere without installing
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from lib.local_studio import LocalStudioHandle, StudioConfig, start_local_studio  # noqa: E402
-from lib.settings import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME  # noqa: E402
+from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME  # noqa: E402
 from lib.store import HistoryStore, new_workspace_id  # noqa: E402
 from lib.ui.history_gallery import PAGE_SIZE as PAGE  # noqa: E402
 from lib.ui.session import WORKSPACE_PARAM  # noqa: E402

@@ -33,7 +33,7 @@ from typing import Any, BinaryIO
 
 from PIL import Image
 
-from lib import __version__, previews
+from lib import __version__, thumbnails
 from lib.png_metadata import embed_settings
 
 APP_NAME = "Image Studio"
@@ -403,10 +403,10 @@ def _prepare_image(data: bytes) -> tuple[bytes, int, int, bytes]:
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()  # a truncated or corrupt file fails here, before anything is written
-            thumb = previews.thumbnail_of(image)
+            thumb = thumbnails.thumbnail_of(image)
             if image.format == "PNG":
                 return bytes(data), image.width, image.height, thumb
-            converted = previews.to_rgb_or_rgba(image)
+            converted = thumbnails.to_rgb_or_rgba(image)
             out = io.BytesIO()
             converted.save(out, "PNG")
             return out.getvalue(), converted.width, converted.height, thumb

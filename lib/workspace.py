@@ -22,7 +22,7 @@ from lib.contract import (
 )
 from lib.errors import ImageStudioError
 from lib.images import ImageInputError, load_image
-from lib.previews import to_rgb_or_rgba
+from lib.thumbnails import to_rgb_or_rgba
 from lib.store import HistoryEntry, HistoryStore
 
 # One limit for Streamlit's uploader (.streamlit/config.toml maxUploadSize) and for our own check.

@@ -11,7 +11,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from lib.local_studio import LocalStudioHandle
-from lib.settings import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME, TIMEOUT_NAME
+from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME, TIMEOUT_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lib.local_studio import StudioConfig
-from lib.settings import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME
+from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME
 from lib.store import HistoryStore
 from lib.ui.connection_panel import OFFLINE_BADGE
 from tests.app_testing import (

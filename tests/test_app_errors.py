@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lib.settings import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME, TIMEOUT_NAME
+from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME, TIMEOUT_NAME
 from lib.store import HistoryStore, new_workspace_id
 from tests.app_testing import (
     assert_healthy,

@@ -12,7 +12,7 @@ from PIL import Image
 
 from lib.contract import MAX_PROMPT_CHARS
 from lib.png_metadata import embed_settings, read_settings
-from lib.settings import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME
+from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME
 from lib.store import HistoryStore
 from tests.app_testing import (
     assert_healthy,

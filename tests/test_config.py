@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lib.contract import DEFAULT_ENDPOINT
-from lib.settings import (
+from lib.config import (
     DEFAULT_DATA_DIR,
     DEFAULT_TIMEOUT_SECONDS,
     PROJECT_ROOT,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lib.previews import (
+from lib.thumbnails import (
     CHECKER_DARK,
     CHECKER_LIGHT,
     on_checkerboard,

@@ -11,7 +11,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from lib.client import ImageStudioClient
 from lib.local_studio import LocalStudioHandle, start_local_studio
-from lib.settings import resolve_connection, resolve_timeout
+from lib.config import resolve_connection, resolve_timeout
 
 OFFLINE_BADGE = "Offline demo — images are previews from the Local Studio"
 
@@ -51,7 +51,7 @@ def _session_client(endpoint: str, key_fingerprint: str, timeout: float, _api_ke
 
 
 def _secrets() -> object:
-    """st.secrets, read lazily by lib.settings (which copes with there being no secrets file)."""
+    """st.secrets, read lazily by lib.config (which copes with there being no secrets file)."""
     return st.secrets
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.previews import on_checkerboard, on_colour
+from lib.thumbnails import on_checkerboard, on_colour
 from lib.store import HistoryEntry, HistoryStore
 from lib.ui import result_cards
 

@@ -10,7 +10,7 @@ from functools import cache, partial
 import streamlit as st
 from PIL import Image, ImageDraw, ImageFont
 
-from lib.previews import THUMBNAIL_MAX_SIDE
+from lib.thumbnails import THUMBNAIL_MAX_SIDE
 from lib.store import HistoryEntry, HistoryStore
 from lib.ui import result_cards
 from lib.ui.generate_form import open_in_generate

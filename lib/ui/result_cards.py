@@ -12,7 +12,7 @@ import streamlit as st
 
 from lib.errors import ImageStudioError
 from lib.images import ImageInputError
-from lib.previews import to_jpeg
+from lib.thumbnails import to_jpeg
 from lib.store import HistoryEntry, HistoryStore
 from lib.ui.error_messages import explain
 from lib.ui.text_changes import added_parts

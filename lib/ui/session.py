@@ -6,7 +6,7 @@ import os
 
 import streamlit as st
 
-from lib.settings import resolve_data_dir
+from lib.config import resolve_data_dir
 from lib.store import HistoryStore, is_valid_workspace_id, new_workspace_id
 from lib.ui import connection_panel
 from lib.workspace import Outcome, Workspace
