@@ -3,10 +3,10 @@
 import streamlit as st
 
 from lib.contract import MAX_PROMPT_CHARS as LIMIT
+from lib.contract import prompt_problem
 from lib.errors import ImageStudioError
 from lib.ui import result_cards, session
 from lib.ui.generate_form import open_in_generate
-from lib.workspace import prompt_problem
 
 LAST = "enhance_last_entry"  # id of the latest enhancement: the texts are read from History
 

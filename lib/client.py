@@ -24,11 +24,11 @@ from lib.contract import (
     DEFAULT_ENDPOINT,
     DEFAULT_MODEL,
     MAX_BODY_BYTES,
-    MAX_INPUT_IMAGES,
-    MAX_PROMPT_CHARS,
-    MODELS,
     asks_for_background_removal,
+    input_count_problem,
     input_image_field,
+    model_problem,
+    prompt_problem,
 )
 from lib.errors import (
     APIConnectionError,
@@ -424,19 +424,14 @@ def _checked_endpoint(endpoint: str, api_key: str) -> str:
 
 
 def _checked_prompt(prompt: str) -> str:
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise InvalidRequestError("Please write a prompt: it is empty.")
-    if len(prompt) > MAX_PROMPT_CHARS:
-        raise InvalidRequestError(
-            f"The prompt is {len(prompt):,} characters long; the limit is {MAX_PROMPT_CHARS:,}. "
-            "Please shorten it."
-        )
+    if problem := prompt_problem(prompt):
+        raise InvalidRequestError(problem)
     return prompt
 
 
 def _checked_model(model: str) -> str:
-    if model not in MODELS:
-        raise InvalidRequestError(f"Unknown model {model!r}. Choose one of: {', '.join(MODELS)}.")
+    if problem := model_problem(model):
+        raise InvalidRequestError(problem)
     return model
 
 
@@ -450,12 +445,8 @@ def _checked_aspect_ratio(aspect_ratio: str) -> str:
 
 def _input_image_fields(images: list[ImageInput], model: str) -> dict[str, str]:
     """Body fields input_image, input_image_2, ... as data URLs, each checked and shrunk to fit."""
-    limit = MAX_INPUT_IMAGES[model]
-    if len(images) > limit:
-        raise InvalidRequestError(
-            f"{model} takes at most {limit} input images; {len(images)} were given. "
-            "Remove some and try again."
-        )
+    if problem := input_count_problem(model, len(images)):
+        raise InvalidRequestError(problem)
     budget = input_image_budget(len(images))
     fields: dict[str, str] = {}
     for index, image in enumerate(images):

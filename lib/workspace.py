@@ -14,8 +14,6 @@ from lib.client import ImageResult, ImageStudioClient
 from lib.contract import (
     ASPECT_RATIOS,
     BACKGROUND_REMOVAL_CREDITS,
-    MAX_INPUT_IMAGES,
-    MAX_PROMPT_CHARS,
     MODELS,
     asks_for_background_removal,
     aspect_ratio_value,
@@ -57,26 +55,6 @@ class Outcome:
     credits_used: int | None = None
     credits_remaining: int | None = None
     is_preview: bool = False
-
-
-def prompt_problem(prompt: str | None) -> str | None:
-    """Why a prompt can't be sent (empty or too long), in plain words; None when it is fine."""
-    text = prompt or ""
-    if not text.strip():
-        return "Write a prompt first."
-    if len(text) > MAX_PROMPT_CHARS:
-        return (
-            f"The prompt is {len(text):,} characters long; the limit is {MAX_PROMPT_CHARS:,}. "
-            f"Remove {len(text) - MAX_PROMPT_CHARS:,} characters to continue."
-        )
-    return None
-
-
-def input_limit(model: str, *, compare: bool = False) -> int:
-    """How many input images a request may carry: the model's limit, or the smallest when comparing."""
-    if compare:
-        return min(MAX_INPUT_IMAGES.values())
-    return MAX_INPUT_IMAGES.get(model, min(MAX_INPUT_IMAGES.values()))
 
 
 def routes_to_background_removal(prompt: str, image_count: int) -> bool:

@@ -9,7 +9,6 @@ import pytest
 from PIL import Image
 
 from lib.client import ImageStudioClient
-from lib.contract import MAX_PROMPT_CHARS
 from lib.errors import AuthenticationError, InsufficientCreditsError, RateLimitError
 from lib.images import ImageInputError
 from lib.store import HistoryStore, new_workspace_id
@@ -21,9 +20,7 @@ from lib.workspace import (
     check_upload,
     download_name,
     form_values,
-    input_limit,
     orientation,
-    prompt_problem,
     request_kind,
 )
 
@@ -43,21 +40,12 @@ def workspace(local_studio, tmp_path: Path):
         yield Workspace(client, store, new_workspace_id())
 
 
-def test_prompt_problems_in_plain_words() -> None:
-    """Empty, blank and over-long prompts are refused with a reason; up to the limit is fine."""
-    assert prompt_problem("") == prompt_problem("  \n") == "Write a prompt first."
-    assert "Remove 1 characters" in prompt_problem("x" * (MAX_PROMPT_CHARS + 1))
-    assert prompt_problem("x" * MAX_PROMPT_CHARS) is None
-
-
 def test_kind_limit_orientation_and_names() -> None:
-    """Request kinds, input limits, orientation words and download names."""
+    """Request kinds, orientation words and download names."""
     assert request_kind("a cat", 0) == "generation"
     assert request_kind("make it blue", 1) == "edit"
     assert request_kind("remove the background", 1) == "cutout"
     assert request_kind("remove the background", 0) == "generation"
-    assert (input_limit("flux-2-pro"), input_limit("flux-2-klein-9b")) == (8, 4)
-    assert input_limit("flux-2-pro", compare=True) == 4
     assert [orientation(ratio) for ratio in ("16:9", "9:16", "1:1")] == ["landscape", "portrait", "square"]
 
 

@@ -14,6 +14,8 @@ from lib.contract import (
     DEFAULT_ASPECT_RATIO,
     DEFAULT_MODEL,
     MODELS,
+    input_limit,
+    prompt_problem,
 )
 from lib.contract import MAX_PROMPT_CHARS as LIMIT
 from lib.errors import ImageStudioError
@@ -25,9 +27,7 @@ from lib.workspace import (
     UPLOAD_TYPES,
     InputImage,
     form_values,
-    input_limit,
     orientation,
-    prompt_problem,
     routes_to_background_removal,
 )
 
