@@ -8,6 +8,8 @@ import re
 import numpy as np
 from PIL import Image, ImageOps
 
+from lib.images import to_rgb_or_rgba
+
 THUMBNAIL_MAX_SIDE = 256
 # Two light greys, like image editors use, so both halos and dark fringes stand out.
 CHECKER_LIGHT = 232
@@ -15,20 +17,12 @@ CHECKER_DARK = 190
 _HEX_COLOUR = re.compile(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})")
 
 
-def thumbnail(image_png: bytes, max_side: int = THUMBNAIL_MAX_SIDE) -> bytes:
-    """A small preview (longest side <= max_side): JPEG when opaque, palette PNG when it has transparency."""
-    image = Image.open(io.BytesIO(image_png))
-    if image.format == "JPEG":
-        image.draft("RGB", (max_side, max_side))  # decode at a reduced scale: much faster for photos
-    return thumbnail_of(image, max_side)
-
-
 def thumbnail_of(image: Image.Image, max_side: int = THUMBNAIL_MAX_SIDE) -> bytes:
-    """Thumbnail bytes (as thumbnail()) of an already opened image, which is left unchanged."""
+    """A small upright copy (longest side <= max_side): JPEG when opaque, palette PNG when transparent."""
     if max_side < 1:
         raise ValueError("max_side must be at least 1 pixel")
-    small = to_rgb_or_rgba(image)
-    small = small.copy() if small is image else small
+    small = _upright(image)
+    small = small.copy() if small is image else small  # thumbnail() works in place: never on the caller's
     small.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
     out = io.BytesIO()
     if _has_transparency(small):
@@ -44,7 +38,7 @@ def on_checkerboard(rgba_png: bytes, square: int = 16) -> bytes:
     """PNG of the image over a grey checkerboard, so transparency and halos are visible."""
     if square < 1:
         raise ValueError("square must be at least 1 pixel")
-    image = to_rgb_or_rgba(Image.open(io.BytesIO(rgba_png)))
+    image = _upright(Image.open(io.BytesIO(rgba_png)))
     board = _checkerboard(image.size, square)
     if image.mode == "RGBA":
         board.paste(image, (0, 0), image)
@@ -59,7 +53,7 @@ def on_checkerboard(rgba_png: bytes, square: int = 16) -> bytes:
 def on_colour(rgba_png: bytes, colour: str = "#ffffff") -> Image.Image:
     """The image flattened onto a solid colour ("#rrggbb"), as an RGB Pillow image."""
     background = parse_colour(colour)
-    image = to_rgb_or_rgba(Image.open(io.BytesIO(rgba_png)))
+    image = _upright(Image.open(io.BytesIO(rgba_png)))
     if image.mode != "RGBA":
         return image.convert("RGB")
     flat = Image.new("RGB", image.size, background)
@@ -87,19 +81,9 @@ def parse_colour(colour: str) -> tuple[int, int, int]:
     return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
 
 
-def to_rgb_or_rgba(image: Image.Image) -> Image.Image:
-    """Upright RGB or RGBA version of any decoded image (16-bit, palette, CMYK, greyscale...)."""
-    image = ImageOps.exif_transpose(image)
-    if image.mode in ("RGB", "RGBA"):
-        return image
-    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        # Pillow clips 16-bit values to 255 when converting; scale them instead.
-        grey = (np.asarray(image, dtype=np.uint32) >> 8).clip(0, 255).astype(np.uint8)
-        return Image.fromarray(grey).convert("RGB")
-    if image.mode == "F":
-        return Image.fromarray(np.asarray(image).clip(0, 255).astype(np.uint8)).convert("RGB")
-    has_alpha = image.mode in ("LA", "La", "PA", "RGBa") or "transparency" in image.info
-    return image.convert("RGBA" if has_alpha else "RGB")
+def _upright(image: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation says, in RGB or RGBA."""
+    return to_rgb_or_rgba(ImageOps.exif_transpose(image))
 
 
 def _palette_with_alpha(image: Image.Image) -> Image.Image:
@@ -115,7 +99,7 @@ def _palette_with_alpha(image: Image.Image) -> Image.Image:
 
 def _has_transparency(image: Image.Image) -> bool:
     """True when an RGBA image has at least one pixel that is not fully opaque."""
-    return image.mode == "RGBA" and image.getchannel("A").getextrema()[0] < 255
+    return image.mode == "RGBA" and any(image.getchannel("A").histogram()[:255])
 
 
 def _checkerboard(size: tuple[int, int], square: int) -> Image.Image:

@@ -19,8 +19,7 @@ from lib.contract import (
     aspect_ratio_value,
 )
 from lib.errors import ImageStudioError
-from lib.images import ImageInputError, load_image
-from lib.thumbnails import to_rgb_or_rgba
+from lib.images import ImageInputError, load_image, to_rgb_or_rgba
 from lib.store import HistoryEntry, HistoryStore
 
 # One limit for Streamlit's uploader (.streamlit/config.toml maxUploadSize) and for our own check.

@@ -21,6 +21,7 @@ from lib.images import (
     load_image,
     prepare_input_image,
     to_data_url,
+    to_rgb_or_rgba,
 )
 
 
@@ -241,6 +242,11 @@ def test_broken_data_urls_are_refused(value: str) -> None:
     """Empty, headless or non-base64 data is an ImageInputError naming the field."""
     with pytest.raises(ImageInputError, match="input_image"):
         decode_data_url(value, name="input_image")
+
+
+def test_float_image_is_scaled_to_grey_levels() -> None:
+    """A float image in 0..1 (0.8) becomes grey 204, not black."""
+    assert to_rgb_or_rgba(Image.new("F", (70, 70), 0.8)).getpixel((0, 0)) == (204, 204, 204)
 
 
 def test_encode_png_handles_modes_png_cannot_hold() -> None:

@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lib.images import to_rgb_or_rgba
 from lib.thumbnails import (
     CHECKER_DARK,
     CHECKER_LIGHT,
     on_checkerboard,
     on_colour,
     parse_colour,
-    thumbnail,
+    thumbnail_of,
     to_jpeg,
 )
 
@@ -27,6 +28,12 @@ def _encode(image: Image.Image, fmt: str = "PNG", **params: object) -> bytes:
     out = io.BytesIO()
     image.save(out, fmt, **params)
     return out.getvalue()
+
+
+def _thumbnail(data: bytes, max_side: int = 256) -> bytes:
+    """Thumbnail of encoded image bytes, opened as the store opens a result."""
+    with Image.open(io.BytesIO(data)) as image:
+        return thumbnail_of(image, max_side)
 
 
 def _photo(size: tuple[int, int] = (1024, 1024)) -> Image.Image:
@@ -50,7 +57,7 @@ def _open(data: bytes) -> Image.Image:
 
 def test_thumbnail_of_a_photo_is_a_small_jpeg_with_the_same_shape() -> None:
     """A 1 MP landscape becomes a JPEG of a few KB, longest side 256, aspect kept."""
-    data = thumbnail(_encode(_photo((1280, 720))))
+    data = _thumbnail(_encode(_photo((1280, 720))))
     image = _open(data)
     assert image.format == "JPEG"
     assert image.size == (256, 144)
@@ -59,7 +66,7 @@ def test_thumbnail_of_a_photo_is_a_small_jpeg_with_the_same_shape() -> None:
 
 def test_thumbnail_keeps_transparency_as_png() -> None:
     """A cut-out's thumbnail stays transparent where the cut-out is, and opaque inside it."""
-    image = _open(thumbnail(_cut_out((512, 256)))).convert("RGBA")
+    image = _open(_thumbnail(_cut_out((512, 256)))).convert("RGBA")
     assert image.size == (256, 128)
     assert image.getpixel((2, 2))[3] == 0
     assert image.getpixel((128, 64)) == (255, 0, 0, 255)
@@ -67,18 +74,26 @@ def test_thumbnail_keeps_transparency_as_png() -> None:
 
 def test_thumbnail_never_upscales_and_honours_max_side() -> None:
     """Small images keep their size; max_side is respected; a zero size is refused."""
-    assert _open(thumbnail(_encode(_photo((100, 80))))).size == (100, 80)
-    assert max(_open(thumbnail(_encode(_photo((600, 900))), max_side=64)).size) == 64
+    assert _open(_thumbnail(_encode(_photo((100, 80))))).size == (100, 80)
+    assert max(_open(_thumbnail(_encode(_photo((600, 900))), max_side=64)).size) == 64
     with pytest.raises(ValueError):
-        thumbnail(_encode(_photo((100, 80))), max_side=0)
+        _thumbnail(_encode(_photo((100, 80))), max_side=0)
 
 
 def test_thumbnail_of_a_16_bit_png_keeps_its_tones() -> None:
     """16-bit greyscale is scaled to 8 bits, not clipped to white."""
     ramp = (np.tile(np.linspace(0, 65535, 256), (64, 1))).astype(np.uint16)
-    image = _open(thumbnail(_encode(Image.fromarray(ramp)))).convert("L")
+    image = _open(_thumbnail(_encode(Image.fromarray(ramp)))).convert("L")
     row = np.asarray(image)[image.height // 2]
     assert row[:10].mean() < 40 and row[-10:].mean() > 215
+
+
+def test_thumbnail_of_a_float_image_matches_the_upload_conversion() -> None:
+    """A float image of 0.8 becomes grey 204 in a thumbnail, as it does when uploaded (one conversion)."""
+    image = Image.new("F", (64, 64), 0.8)
+    assert to_rgb_or_rgba(image).getpixel((0, 0)) == (204, 204, 204)
+    thumb = Image.open(io.BytesIO(thumbnail_of(image))).convert("RGB")
+    assert all(abs(channel - 204) <= 2 for channel in thumb.getpixel((32, 32)))  # JPEG rounding
 
 
 def test_thumbnail_of_a_rotated_jpeg_is_upright() -> None:
@@ -86,7 +101,7 @@ def test_thumbnail_of_a_rotated_jpeg_is_upright() -> None:
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90° clockwise to display
     data = _encode(_photo((400, 200)), "JPEG", exif=exif.tobytes())
-    assert _open(thumbnail(data)).size == (128, 256)
+    assert _open(_thumbnail(data)).size == (128, 256)
 
 
 def test_thumbnail_of_a_palette_png_with_transparency() -> None:
@@ -94,7 +109,7 @@ def test_thumbnail_of_a_palette_png_with_transparency() -> None:
     image = Image.new("P", (100, 100), 0)
     image.putpalette([0, 0, 0, 0, 200, 0] + [0] * 762)
     image.paste(1, (25, 25, 75, 75))
-    result = _open(thumbnail(_encode(image, transparency=0))).convert("RGBA")
+    result = _open(_thumbnail(_encode(image, transparency=0))).convert("RGBA")
     assert result.getpixel((5, 5))[3] == 0
     assert result.getpixel((50, 50)) == (0, 200, 0, 255)
 
