@@ -127,3 +127,8 @@ def render_credits(slot: DeltaGenerator) -> None:
     if remaining is not None:
         text += f"  \nCredits remaining: **{remaining:,}**"
     slot.markdown(text)
+
+
+def credits_remaining() -> int | None:
+    """The balance the server reported on this session's last answer; None when it never said."""
+    return st.session_state.get(_CREDITS_REMAINING)
