@@ -137,8 +137,15 @@ class CreditBudget:
                 return Reservation(id=int(cursor.lastrowid or 0), person=person, day=day,
                                    credits=int(credits))
             spent = self._spent(db, person, day)
-        return BudgetRefusal(credits=int(credits), left=max(0, self.daily_limit - spent),
-                             limit=self.daily_limit, resets_at=resets_at(day))
+        return self._refusal(int(credits), spent, day)
+
+    def refusal(self, person: str, credits: int, day: date | None = None) -> BudgetRefusal | None:
+        """Why `credits` would not fit in the person's budget now; None when they would (reserves nothing)."""
+        day = day or utc_today()
+        spent = self.spent(person, day)
+        if self.daily_limit == 0 or spent + credits <= self.daily_limit:
+            return None
+        return self._refusal(credits, spent, day)
 
     def settle(self, reservation: Reservation, actual_credits: int | None) -> None:
         """Replace the reserved amount by what the call really cost (None: what was reserved)."""
@@ -178,6 +185,10 @@ class CreditBudget:
                 db.execute("UPDATE spend SET credits = MAX(0, credits - ? + ?) WHERE person = ? AND day = ?",
                            (reservation.credits, actual, reservation.person, reservation.day.isoformat()))
 
+    def _refusal(self, credits: int, spent: int, day: date) -> BudgetRefusal:
+        return BudgetRefusal(credits=credits, left=max(0, self.daily_limit - spent), limit=self.daily_limit,
+                             resets_at=resets_at(day))
+
     @staticmethod
     def _spent(db: sqlite3.Connection, person: str, day: date) -> int:
         row = db.execute("SELECT credits FROM spend WHERE person = ? AND day = ?",
@@ -206,6 +217,24 @@ class CreditBudget:
         db.execute("COMMIT")
 
 
+@dataclass(frozen=True)
+class PersonalBudget:
+    """One person's view of the team budget: the shared ledger, their key, and how reports name them."""
+
+    ledger: CreditBudget
+    person: str
+    label: str = ""
+
+    def spent_today(self) -> int:
+        """Credits this person has spent (or has reserved) today."""
+        return self.ledger.spent(self.person)
+
+    @property
+    def daily_limit(self) -> int:
+        """Credits each person may spend per UTC day (0 = no limit)."""
+        return self.ledger.daily_limit
+
+
 @dataclass
 class Charge:
     """A paid call in progress: set `actual` to what the server reported it cost, if it did."""
@@ -213,31 +242,36 @@ class Charge:
     actual: int | None = None
 
 
+def require_room(budget: PersonalBudget | None, credits: int) -> None:
+    """Raise BudgetExceededError when `credits` would not fit today (a check before several calls)."""
+    refusal = budget.ledger.refusal(budget.person, credits) if budget is not None else None
+    if refusal is not None:
+        raise BudgetExceededError(refusal.message)
+
+
 @contextlib.contextmanager
-def charged(
-    budget: CreditBudget | None, person: str | None, credits: int, *, label: str = ""
-) -> Iterator[Charge]:
+def charged(budget: PersonalBudget | None, credits: int) -> Iterator[Charge]:
     """Reserve `credits` for the call inside the block; settle after, or release if it spent nothing.
 
     Raises BudgetExceededError, before the block runs, when the person's budget has no room. With no
-    budget or no person (someone using their own key) it only runs the block.
+    budget (sign-in off, or someone using their own key) it only runs the block.
     """
     charge = Charge()
-    if budget is None or person is None:
+    if budget is None:
         yield charge
         return
-    reservation = budget.reserve(person, credits, label=label)
+    reservation = budget.ledger.reserve(budget.person, credits, label=budget.label)
     if isinstance(reservation, BudgetRefusal):
         raise BudgetExceededError(reservation.message)
     try:
         yield charge
     except BaseException as error:
         if spent_nothing(error):
-            budget.release(reservation)
+            budget.ledger.release(reservation)
         else:
-            budget.settle(reservation, None)
+            budget.ledger.settle(reservation, None)
         raise
-    budget.settle(reservation, charge.actual)
+    budget.ledger.settle(reservation, charge.actual)
 
 
 def _in_words(moment: datetime) -> str:

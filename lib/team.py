@@ -72,6 +72,19 @@ class Person:
         return self.email.strip().lower() if self.email and self.email_verified else None
 
 
+@dataclass(frozen=True)
+class Member:
+    """A signed-in person who is let in, with the team's settings that apply to them."""
+
+    person: Person
+    settings: TeamSettings
+
+    @property
+    def is_admin(self) -> bool:
+        """True when this person may see the Usage page."""
+        return is_admin(self.person, self.settings)
+
+
 def person_key(issuer: str, subject: str) -> str:
     """The history key of issuer + subject: the store's id shape, and never one a link could carry."""
     digest = hashlib.sha256(f"{issuer}\x00{subject}".encode()).hexdigest()

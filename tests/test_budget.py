@@ -13,8 +13,10 @@ from lib.budget import (
     BudgetExceededError,
     BudgetRefusal,
     CreditBudget,
+    PersonalBudget,
     Reservation,
     charged,
+    require_room,
     spent_nothing,
     utc_today,
 )
@@ -143,22 +145,33 @@ def test_spent_nothing_tells_refusals_from_maybe_charged_failures() -> None:
 def test_charged_settles_releases_and_refuses(tmp_path: Path) -> None:
     """The call wrapper settles at the reported cost, releases after a refusal, and raises when full."""
     budget = CreditBudget(tmp_path, daily_limit=5)
-    with charged(budget, ANA, 4) as charge:
+    ana = PersonalBudget(budget, ANA, "ana@example.com")
+    with charged(ana, 4) as charge:
         charge.actual = 1
-    assert budget.spent(ANA) == 1
-    with pytest.raises(InvalidRequestError), charged(budget, ANA, 4):
+    assert ana.spent_today() == 1
+    with pytest.raises(InvalidRequestError), charged(ana, 4):
         raise InvalidRequestError("refused", status_code=400)
-    assert budget.spent(ANA) == 1
-    with pytest.raises(APITimeoutError), charged(budget, ANA, 4):
+    assert ana.spent_today() == 1
+    with pytest.raises(APITimeoutError), charged(ana, 4):
         raise APITimeoutError("slow")
-    assert budget.spent(ANA) == 5
+    assert ana.spent_today() == 5
     ran = False
-    with pytest.raises(BudgetExceededError, match="budget"), charged(budget, ANA, 1):
+    with pytest.raises(BudgetExceededError, match="budget"), charged(ana, 1):
         ran = True
     assert not ran
-    with charged(None, ANA, 1000), charged(budget, None, 1000):
-        ran = True  # no budget, or a person using their own key: not limited
+    with charged(None, 1000):
+        ran = True  # no budget (sign-in off, or a person using their own key): not limited
     assert ran and budget.spent(ANA) == 5
+
+
+def test_require_room_checks_without_reserving(tmp_path: Path) -> None:
+    """require_room refuses what would not fit and reserves nothing either way."""
+    ana = PersonalBudget(CreditBudget(tmp_path, daily_limit=4), ANA)
+    require_room(ana, 4)
+    require_room(None, 1000)
+    with pytest.raises(BudgetExceededError, match="4 credits left"):
+        require_room(ana, 5)
+    assert ana.spent_today() == 0
 
 
 def test_daily_spend_lists_days_since(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lib.store import is_valid_workspace_id
 from lib.team import (
+    Member,
     Person,
     TeamSettings,
     is_admin,
@@ -126,3 +127,4 @@ def test_admins_need_a_verified_address() -> None:
     assert is_admin(_person("ANA@example.com"), settings)
     assert not is_admin(_person(verified=False), settings)
     assert not is_admin(_person("bob@example.com"), settings)
+    assert Member(_person(), settings).is_admin and not Member(_person(verified=False), settings).is_admin
