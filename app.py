@@ -17,8 +17,10 @@ page = st.navigation([
 ])
 # Every run of every page: the workspace id goes back into the URL, so a reload keeps the history.
 session.workspace_id()
-connection_panel.render_sidebar()
+connection_area = st.sidebar.container()
 credits_slot = st.sidebar.empty()
+connection_panel.render_switch_notice()
 page.run()
-# Filled after the page ran, so the totals include what it just spent.
+# Drawn after the page ran, so the key's status and the totals include the request it just made.
+connection_panel.render_sidebar(connection_area)
 connection_panel.render_credits(credits_slot)

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from lib.local_studio import LocalStudioHandle
 from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME, TIMEOUT_NAME
+from lib.local_studio import LocalStudioHandle
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -57,8 +57,8 @@ def texts(at: AppTest) -> list[str]:
 
 
 def errors(at: AppTest) -> list[str]:
-    """The error boxes on screen."""
-    return [str(element.value) for element in at.error]
+    """The error boxes in the main area (the sidebar's key badge turns red on its own after a 401)."""
+    return [str(element.value) for element in at.main.error]
 
 
 def assert_healthy(at: AppTest) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from lib.local_studio import StudioConfig
 from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME
+from lib.local_studio import StudioConfig
 from lib.store import HistoryStore
 from lib.ui.connection_panel import OFFLINE_BADGE
 from tests.app_testing import (
@@ -55,8 +56,7 @@ def test_offline_demo_without_any_key(data_dir: Path) -> None:
 def test_configured_key_shows_endpoint_never_the_key(secrets, local_studio) -> None:
     """A key in secrets: the panel names its source and the endpoint; the key itself is never sent."""
     at = open_app(secrets)
-    assert not at.sidebar.info
-    assert any(success.value == "Connected with the API key from secrets." for success in at.sidebar.success)
+    assert not any(info.value == OFFLINE_BADGE for info in at.sidebar.info)
     assert any(local_studio.endpoint in caption.value for caption in at.sidebar.caption)
     at.text_area(key="generate_prompt").set_value("a paper boat on a pond")
     at.button(key="generate_run").click().run()
@@ -64,12 +64,28 @@ def test_configured_key_shows_endpoint_never_the_key(secrets, local_studio) -> N
     assert any("Credits remaining: **" in markdown.value for markdown in at.sidebar.markdown)
 
 
+def test_configured_key_is_not_checked_until_a_call_works(secrets) -> None:
+    """A configured key shows "not checked" before any call, and that it works (and when) after one."""
+    at = open_app(secrets)
+    [badge] = at.sidebar.info
+    assert badge.value.startswith("The API key from secrets — not checked yet")
+    assert not at.sidebar.success
+    at.text_area(key="generate_prompt").set_value("a paper boat on a pond")
+    at.button(key="generate_run").click().run()
+    assert_healthy(at)
+    assert not at.sidebar.info
+    [badge] = at.sidebar.success
+    assert re.fullmatch(r"The API key from secrets works: the server accepted it at \d\d:\d\d:\d\d UTC\.",
+                        badge.value), badge.value
+
+
 def test_key_from_the_environment(monkeypatch, local_studio, data_dir: Path) -> None:
     """Without secrets, IMAGE_STUDIO_API_KEY and IMAGE_STUDIO_ENDPOINT from the environment are used."""
     monkeypatch.setenv(API_KEY_NAME, local_studio.api_key)
     monkeypatch.setenv(ENDPOINT_NAME, local_studio.endpoint)
     at = open_app({DATA_DIR_NAME: str(data_dir)})
-    assert any("from environment" in success.value for success in at.sidebar.success)
+    [badge] = at.sidebar.info
+    assert badge.value.startswith("The API key from environment — not checked yet")
     assert any(local_studio.endpoint in caption.value for caption in at.sidebar.caption)
 
 
@@ -86,13 +102,16 @@ def test_pasted_key_is_used_for_this_session_only(studio_for_pasted_key, data_di
     at.text_input(key="connection_api_key_field").input(PASTED_KEY).run()
     assert_healthy(at)
     assert not any(widget.key == "connection_api_key_field" for widget in at.text_input)  # field replaced
-    assert any("your own API key" in success.value for success in at.sidebar.success)
+    assert any("Your own API key (this browser tab only) — not checked yet" in info.value
+               for info in at.sidebar.info)
     assert any(studio_for_pasted_key.endpoint in caption.value for caption in at.sidebar.caption)
 
     at.text_area(key="generate_prompt").set_value("a kite over the dunes")
     at.button(key="generate_run").click().run()
     assert_healthy(at)
     assert not errors(at)
+    assert any(success.value.startswith("Your own API key (this browser tab only) works")
+               for success in at.sidebar.success)
     assert PASTED_KEY not in rendered(at)
     at.switch_page("app_pages/history.py").run()
     assert PASTED_KEY not in rendered(at)
@@ -120,7 +139,36 @@ def test_wrong_pasted_key_says_where_to_fix_it(studio_for_pasted_key, data_dir: 
     assert_healthy(at)
     [message] = errors(at)
     assert "API key is missing or invalid" in message and "sidebar" in message
+    [badge] = at.sidebar.error  # the sidebar no longer says the key is connected
+    assert "refused" in badge.value and "paste it again" in badge.value
+    assert not at.sidebar.success
+    assert any(widget.key == "connection_api_key_field" for widget in at.sidebar.text_input)  # to fix it
     assert "sk_test_not_this_one" not in rendered(at)
+
+    at.text_input(key="connection_api_key_field").input(PASTED_KEY).run()  # a good key replaces it
+    [badge] = at.sidebar.info
+    assert "not checked yet" in badge.value
+    at.button(key="generate_run").click().run()
+    assert any(" works: " in success.value for success in at.sidebar.success)
+
+
+def test_leaving_the_offline_demo_is_said_in_the_main_area(studio_for_pasted_key, data_dir: Path) -> None:
+    """Pasting a key that moves the tab off the offline Local Studio says so by toast and in the main area."""
+    at = open_app({ENDPOINT_NAME: studio_for_pasted_key.endpoint, DATA_DIR_NAME: str(data_dir)})
+    assert not at.main.info
+    at.text_input(key="connection_api_key_field").input(PASTED_KEY).run()
+    [toast] = at.toast
+    assert studio_for_pasted_key.endpoint in toast.value
+    [notice] = at.main.info
+    assert "off the offline Local Studio" in notice.value and studio_for_pasted_key.endpoint in notice.value
+    at.text_area(key="generate_prompt").set_value("a kite over the dunes")
+    at.run()
+    assert not at.toast  # said once
+    assert any("off the offline Local Studio" in info.value for info in at.main.info)  # kept until seen
+    at.button(key="connection_switch_seen").click().run()
+    assert not any("off the offline Local Studio" in info.value for info in at.main.info)
+    at.button(key="connection_forget_key").click().run()
+    assert any(info.value == OFFLINE_BADGE for info in at.sidebar.info)
 
 
 def test_unusable_pasted_key_is_explained(data_dir: Path) -> None:

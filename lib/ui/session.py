@@ -7,9 +7,10 @@ import os
 import streamlit as st
 
 from lib.config import resolve_data_dir
+from lib.errors import AuthenticationError, InsufficientCreditsError
 from lib.store import HistoryStore, is_valid_workspace_id, new_workspace_id
 from lib.ui import connection_panel
-from lib.workspace import Outcome, Workspace
+from lib.workspace import HistorySaveError, Outcome, Workspace
 
 WORKSPACE_PARAM = "ws"
 _WORKSPACE_ID = "workspace_id"
@@ -47,5 +48,15 @@ def current_workspace() -> Workspace:
 
 
 def count_credits(outcome: Outcome) -> None:
-    """Count a finished request's credits in this session's total."""
+    """Count a finished request's credits in this session's total (the key worked: the badge says so)."""
+    connection_panel.note_key_worked()
     connection_panel.record_credits(outcome.credits_used, outcome.credits_remaining)
+
+
+def note_error(error: Exception) -> None:
+    """Learn what a failed request says about the key: a 401 refused it; a 402 means it was accepted."""
+    if isinstance(error, AuthenticationError) and error.status_code == 401:
+        connection_panel.note_key_refused()
+    elif isinstance(error, (InsufficientCreditsError, HistorySaveError)):
+        # Out of credits is only said to a key the server knows; a failed save followed a paid answer.
+        connection_panel.note_key_worked()
