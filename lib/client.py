@@ -24,6 +24,7 @@ from lib.contract import (
     DEFAULT_ENDPOINT,
     DEFAULT_MODEL,
     MAX_BODY_BYTES,
+    MAX_RESULT_PIXELS,
     asks_for_background_removal,
     input_count_problem,
     input_image_field,
@@ -41,6 +42,7 @@ from lib.errors import (
     ServerError,
     UnexpectedResponseError,
     error_from_response,
+    request_id_from,
 )
 from lib.images import ImageInputError, decode_data_url, input_image_budget, prepare_input_image, to_data_url
 
@@ -101,8 +103,7 @@ class ImageResult:
     @property
     def request_id(self) -> str | None:
         """The server's id for this request, for support."""
-        value = self.response.get("request_id")
-        return value if isinstance(value, str) and value else self.header_request_id
+        return _request_id(self.response, self.header_request_id)
 
     @property
     def is_preview(self) -> bool:
@@ -208,14 +209,15 @@ class ImageStudioClient:
             body["aspect_ratio"] = _checked_aspect_ratio(aspect_ratio)
         body.update(_input_image_fields(list(input_images or []), model))
         payload, header_request_id = self._post(body)
+        request_id = _request_id(payload, header_request_id)
         image_url = payload.get("image_url")
         if not isinstance(image_url, str) or not image_url.strip():
             raise UnexpectedResponseError(
                 "The image service answered without an image (its reply has no image_url).",
                 status_code=200,
-                request_id=_request_id(payload, header_request_id),
+                request_id=request_id,
             )
-        image_bytes = self._download(image_url, _request_id(payload, header_request_id))
+        image_bytes = self._download(image_url, request_id)
         return ImageResult(image_url, image_bytes, payload, header_request_id)
 
     def enhance_prompt(self, prompt: str) -> str:
@@ -272,7 +274,7 @@ class ImageStudioClient:
                 self.endpoint, data=data, headers=headers, timeout=self._timeouts, stream=True
             ) as response:
                 logger.debug("POST %s answered HTTP %d", self.endpoint, response.status_code)
-                header_request_id = response.headers.get("X-Request-Id") or None
+                header_request_id = request_id_from(response.headers)
                 self._raise_for_status(response)
                 # A data: URL result travels inside the JSON, so allow for the image plus base64 growth.
                 cap = self.max_image_bytes * 4 // 3 + _MAX_ERROR_BODY_BYTES
@@ -330,7 +332,7 @@ class ImageStudioClient:
             raise UnexpectedResponseError(
                 f"The image service gave an unexpected answer (HTTP {response.status_code}).",
                 status_code=response.status_code,
-                request_id=response.headers.get("X-Request-Id") or None,
+                request_id=request_id_from(response.headers),
             )
         raise error_from_response(response.status_code, body, response.headers, redact=self._api_key)
 
@@ -344,7 +346,7 @@ class ImageStudioClient:
         request_id: str | None = None,
     ) -> bytes:
         """Read a streamed body, stopping past `cap` bytes or the read timeout: memory stays bounded."""
-        request_id = request_id or response.headers.get("X-Request-Id") or None
+        request_id = request_id or request_id_from(response.headers)
         declared = response.headers.get("Content-Length", "")
         if not truncate and declared.isdigit() and int(declared) > cap:
             raise self._too_big(request_id, what)
@@ -480,13 +482,30 @@ def _input_image_value(image: ImageInput, name: str, budget: int) -> str:
 
 
 def _check_image(raw: bytes, request_id: str | None) -> None:
+    """Check a result from its header and chunks without decoding its pixels: it may be a bomb."""
     try:
         with Image.open(io.BytesIO(raw)) as image:
-            image.verify()
+            width, height = image.size
+            if width * height <= MAX_RESULT_PIXELS:
+                image.verify()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own, larger limit (or its warning, when warnings are errors) fired before ours could.
+        raise _too_many_pixels("over Pillow's safety limit", request_id) from exc
     except Exception as exc:  # Pillow reports broken files with many exception types
         raise UnexpectedResponseError(
             "The image service's result is not a readable image.", request_id=request_id
         ) from exc
+    if width * height > MAX_RESULT_PIXELS:
+        raise _too_many_pixels(f"{width:,} × {height:,} pixels", request_id)
+
+
+def _too_many_pixels(size: str, request_id: str | None) -> UnexpectedResponseError:
+    limit_mp = MAX_RESULT_PIXELS / 1_000_000
+    return UnexpectedResponseError(
+        f"The image service sent an image too large to open safely ({size}; the limit is "
+        f"{limit_mp:.1f} megapixels), so it was not kept.",
+        request_id=request_id,
+    )
 
 
 def _download_error(status_code: int, request_id: str | None) -> ImageStudioError:
@@ -520,6 +539,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 
 def _request_id(payload: dict[str, Any], header_request_id: str | None) -> str | None:
+    """The request id from the JSON answer, else from its X-Request-Id header."""
     value = payload.get("request_id")
     return value if isinstance(value, str) and value else header_request_id
 

@@ -24,6 +24,10 @@ DEFAULT_ASPECT_RATIO = "1:1"
 # Engine limits (Stability background removal and FLUX.2), applied to every input image.
 MIN_SIDE_PX = 64
 MAX_PIXELS = 4_194_304
+# Results are untrusted input too: a result declaring more pixels than this is refused before decoding.
+# Engines output at most MAX_PIXELS; four times that (4096 x 4096, 64 MiB decoded as RGBA) leaves room
+# for an upscaling engine while a 13000 x 13000 "result" (~680 MB decoded) is refused from its header.
+MAX_RESULT_PIXELS = 4 * MAX_PIXELS
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
 BACKGROUND_REMOVAL_CREDITS = 2

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from lib.contract import MAX_BODY_BYTES
 
@@ -77,6 +77,52 @@ class APIConnectionError(ImageStudioError, ConnectionError):
     """The service could not be reached, or the connection broke."""
 
 
+class _Answer(NamedTuple):
+    """How the client reads one HTTP error status: the class to raise and what to tell people."""
+
+    kind: type[ImageStudioError]
+    message: str  # may use {status}
+    quotes_server: bool = True  # add the server's own words, when it sent some
+
+
+_LIMIT_MIB = MAX_BODY_BYTES // (1024 * 1024)
+# 429 and 5xx are read by error_from_response itself: one needs Retry-After, the other is a range.
+_ANSWERS: dict[int, _Answer] = {
+    400: _Answer(InvalidRequestError, "The service refused the request (HTTP {status})."),
+    401: _Answer(
+        AuthenticationError,
+        "The API key is missing or invalid. Check that you copied the whole key and that it starts with sk_.",
+    ),
+    402: _Answer(
+        InsufficientCreditsError,
+        "Your organisation is out of credits. Top up in the billing dashboard, then try again.",
+        quotes_server=False,
+    ),
+    403: _Answer(AuthenticationError, "This API key is not allowed to do that. Check the key's permissions."),
+    404: _Answer(
+        ImageStudioError, "The service was not found at this address (HTTP 404). Check the endpoint URL."
+    ),
+    413: _Answer(
+        InvalidRequestError,
+        f"The request was too large for the service (the limit is {_LIMIT_MIB} MiB). "
+        "Use fewer or smaller input images.",
+        quotes_server=False,
+    ),
+    415: _Answer(InvalidRequestError, "The service did not accept the request's format (HTTP 415)."),
+    422: _Answer(InvalidRequestError, "The service refused the request (HTTP {status})."),
+}
+_SERVER_TROUBLE = _Answer(
+    ServerError,
+    "The image service is having trouble (HTTP {status}). Please try again in a minute.",
+    quotes_server=False,
+)
+_OTHER = _Answer(ImageStudioError, "The service answered with an unexpected error (HTTP {status}).")
+_MAX_DETAIL_CHARS = 500
+_REDACTED = "[redacted]"
+# A run this long of the key's characters is treated as the key: shorter runs occur in ordinary text.
+_MIN_SECRET_RUN = 8
+
+
 def error_from_response(
     status_code: int,
     body: bytes,
@@ -85,30 +131,7 @@ def error_from_response(
     redact: str | None = None,
 ) -> ImageStudioError:
     """The right ImageStudioError for an HTTP error answer, whatever its body looks like."""
-    request_id = headers.get("X-Request-Id") or None
-    detail = _detail_from_body(body)
-    if redact and detail:
-        detail = detail.replace(redact, "[redacted]")
-    said = f" The service said: {_sentence(detail)}" if detail else ""
-    if status_code == 401:
-        return AuthenticationError(
-            "The API key is missing or invalid. Check that you copied the whole key and that it starts "
-            "with sk_." + said,
-            status_code=status_code,
-            request_id=request_id,
-        )
-    if status_code == 403:
-        return AuthenticationError(
-            "This API key is not allowed to do that. Check the key's permissions." + said,
-            status_code=status_code,
-            request_id=request_id,
-        )
-    if status_code == 402:
-        return InsufficientCreditsError(
-            "Your organisation is out of credits. Top up in the billing dashboard, then try again.",
-            status_code=status_code,
-            request_id=request_id,
-        )
+    request_id = request_id_from(headers)
     if status_code == 429:
         retry_after = parse_retry_after(headers.get("Retry-After"))
         wait = f"wait {retry_after:.0f} seconds" if retry_after is not None else "wait a moment"
@@ -118,43 +141,42 @@ def error_from_response(
             request_id=request_id,
             retry_after=retry_after,
         )
-    if status_code == 413:
-        limit_mib = MAX_BODY_BYTES // (1024 * 1024)
-        return InvalidRequestError(
-            f"The request was too large for the service (the limit is {limit_mib} MiB). "
-            "Use fewer or smaller input images.",
-            status_code=status_code,
-            request_id=request_id,
-        )
-    if status_code == 415:
-        return InvalidRequestError(
-            "The service did not accept the request's format (HTTP 415)." + said,
-            status_code=status_code,
-            request_id=request_id,
-        )
-    if status_code in (400, 422):
-        return InvalidRequestError(
-            f"The service refused the request (HTTP {status_code})." + said,
-            status_code=status_code,
-            request_id=request_id,
-        )
-    if status_code == 404:
-        return ImageStudioError(
-            "The service was not found at this address (HTTP 404). Check the endpoint URL." + said,
-            status_code=status_code,
-            request_id=request_id,
-        )
-    if status_code >= 500:
-        return ServerError(
-            f"The image service is having trouble (HTTP {status_code}). Please try again in a minute.",
-            status_code=status_code,
-            request_id=request_id,
-        )
-    return ImageStudioError(
-        f"The service answered with an unexpected error (HTTP {status_code})." + said,
-        status_code=status_code,
-        request_id=request_id,
-    )
+    answer = _ANSWERS.get(status_code) or (_SERVER_TROUBLE if status_code >= 500 else _OTHER)
+    message = answer.message.format(status=status_code)
+    detail = _detail_from_body(body, redact) if answer.quotes_server else None
+    if detail:
+        message += f" The service said: {_sentence(detail)}"
+    return answer.kind(message, status_code=status_code, request_id=request_id)
+
+
+def request_id_from(headers: Mapping[str, str]) -> str | None:
+    """The server's id for a request from its X-Request-Id header, for support; None when absent."""
+    return headers.get("X-Request-Id") or None
+
+
+def redact_secret(text: str, secret: str | None) -> str:
+    """The text with the secret, in any letter case, and every 8+ character run of it replaced."""
+    if not secret or not text:
+        return text
+    folded_text, folded_secret = _ascii_folded(text), _ascii_folded(secret)
+    # Any run of _MIN_SECRET_RUN or more of the secret's characters is covered by its windows of that length.
+    size = min(_MIN_SECRET_RUN, len(folded_secret))
+    windows = {folded_secret[start : start + size] for start in range(len(folded_secret) - size + 1)}
+    spans: list[tuple[int, int]] = []
+    for window in windows:
+        start = folded_text.find(window)
+        while start != -1:
+            spans.append((start, start + size))
+            start = folded_text.find(window, start + 1)
+    if not spans:
+        return text
+    pieces: list[str] = []
+    shown_up_to = 0
+    for start, end in _merged(spans):
+        pieces += [text[shown_up_to:start], _REDACTED]
+        shown_up_to = end
+    pieces.append(text[shown_up_to:])
+    return "".join(pieces)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -175,11 +197,14 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def _detail_from_body(body: bytes) -> str | None:
-    """The server's own words from {"error": {"message"}}, {"error": "..."} or {"message": "..."}."""
+def _detail_from_body(body: bytes, redact: str | None = None) -> str | None:
+    """The server's own words from {"error": {"message"}}, {"error": "..."} or {"message": "..."}.
+
+    The secret is removed before the text is shortened, so a cut can't leave part of it behind.
+    """
     try:
         payload: Any = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     if not isinstance(payload, dict):
         return None
@@ -191,9 +216,29 @@ def _detail_from_body(body: bytes) -> str | None:
     ]
     for candidate in candidates:
         if isinstance(candidate, str) and candidate.strip():
-            return candidate.strip()[:500]
+            text = redact_secret(candidate.strip(), redact)
+            return text if len(text) <= _MAX_DETAIL_CHARS else text[: _MAX_DETAIL_CHARS - 1] + "…"
     return None
 
 
 def _sentence(text: str) -> str:
-    return text if text.endswith((".", "!", "?")) else text + "."
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _ascii_folded(text: str) -> str:
+    """Lower-case ASCII letters only, so every character keeps its position (str.lower can change length)."""
+    return text.translate(_ASCII_LOWER)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping or touching (start, end) spans joined, in order."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged

@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import struct
 import threading
 import uuid
+import zlib
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -26,6 +28,8 @@ SLOW_SECONDS = 3.0
 SWITCH = "switch"  # the path segment of switchable_endpoint
 Headers = dict[str, str] | None
 ENDLESS_LIMIT_BYTES = 512 * 1024 * 1024  # the endless image stops here even if nobody hangs up
+HUGE_SIDE = 13_000  # the side of the picture huge-pixels-image declares
+PADDING_CHARS = 470  # where 401-padded starts echoing the whole token
 
 FAULTS = (
     "ok",  # 200 with an image_url on this server, same origin
@@ -51,6 +55,8 @@ FAULTS = (
     "huge-declared-image",  # image_url declares a 10 GB Content-Length
     "not-an-image",  # image_url serves text
     "expired-image",  # image_url answers 404
+    "huge-pixels-image",  # image_url serves a tiny, valid PNG that declares 13000 x 13000 pixels
+    "401-padded",  # the message echoes the token upper-cased and in part, then whole after 470 characters
 )
 
 
@@ -73,6 +79,21 @@ def good_png(size: tuple[int, int] = (160, 90)) -> bytes:
     buffer = io.BytesIO()
     Image.linear_gradient("L").resize(size).convert("RGB").save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def huge_declared_png(side: int = HUGE_SIDE) -> bytes:
+    """A PNG of about a hundred bytes whose header declares side x side RGB pixels (a decompression bomb).
+
+    Its chunks and checksums are valid, so only the declared size gives it away; its pixel data holds one
+    row, so anything that decodes it allocates the whole picture first and then finds it truncated.
+    """
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    one_row = zlib.compress(b"\x00" + bytes(side * 3), 9)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", one_row) + chunk(b"IEND", b"")
 
 
 class FaultServer:
@@ -153,6 +174,8 @@ def _handler_for(server: FaultServer) -> type[BaseHTTPRequestHandler]:
             name = self.path.removeprefix("/files/")
             if name == "good.png":
                 self._send(200, server.png, "image/png")
+            elif name == "huge-pixels.png":
+                self._send(200, huge_declared_png(), "image/png")
             elif name == "not-an-image.png":
                 self._send(200, b"this is plain text, not a picture\n" * 20, "image/png")
             elif name == "huge-declared.png":
@@ -203,6 +226,11 @@ def _handler_for(server: FaultServer) -> type[BaseHTTPRequestHandler]:
             elif fault == "401":
                 token = self.headers.get("Authorization", "").removeprefix("Bearer ")
                 self._send_json(401, {"error": {"message": f"Invalid API key {token}", "code": 401}})
+            elif fault == "401-padded":
+                token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                pieces = f"As typed: {token.upper()}; in part: {token[:12]} {token[-10:]}. "
+                message = pieces.ljust(PADDING_CHARS, "x") + f" Invalid API key {token}"
+                self._send_json(401, {"error": {"message": message, "code": 401}})
             elif fault == "402":
                 self._send_json(402, {"error": "Insufficient credits"})
             elif fault == "429":
@@ -241,6 +269,8 @@ def _handler_for(server: FaultServer) -> type[BaseHTTPRequestHandler]:
                 self._send_json(200, {**ok, "image_url": f"{files}/not-an-image.png"})
             elif fault == "expired-image":
                 self._send_json(200, {**ok, "image_url": f"{files}/expired.png"})
+            elif fault == "huge-pixels-image":
+                self._send_json(200, {**ok, "image_url": f"{files}/huge-pixels.png"})
             else:
                 self._send_json(404, {"error": {"message": f"No fault called {fault!r}."}})
 

@@ -6,7 +6,8 @@ import io
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -28,6 +29,8 @@ from lib.client import (
 from lib.contract import MAX_BODY_BYTES, MAX_PROMPT_CHARS, aspect_ratio_value
 from tests.fault_server import SLOW_SECONDS, FaultServer
 
+# Pillow warns of (and, where warnings are errors, raises) a possible bomb before the client can look.
+BOMB_WARNING = "PIL.Image.DecompressionBombWarning"
 # Distinctive, so a leak anywhere is easy to find.
 FAKE_KEY = "sk_test_ZebraQuokka7MarmotNarwhal9"
 
@@ -161,6 +164,25 @@ def test_401_says_check_the_key_and_never_echoes_it(faults: FaultServer, client_
     assert "sk_" in error.message and "invalid" in error.message
     assert error.request_id == "req_fault_401"
     assert len(faults.posts()) == 1
+    assert_no_leak(client, caplog, faults, error)
+
+
+def key_runs(key: str, length: int = 8) -> set[str]:
+    """Every run of `length` consecutive characters of the key, lower-cased."""
+    folded = key.lower()
+    return {folded[start : start + length] for start in range(len(folded) - length + 1)}
+
+
+def test_key_echoed_in_any_case_in_part_or_at_the_cut_is_redacted(
+    faults: FaultServer, client_for, caplog
+) -> None:
+    """A 401 echoing the key upper-cased, in pieces, and whole where text is cut shows none of it."""
+    client = client_for(faults.endpoint("401-padded"))
+    error = raise_from(client, AuthenticationError)
+    assert "The service said:" in error.message and "[redacted]" in error.message
+    assert "x" * 100 in error.message  # the server's words are still there, only the key is gone
+    shown = " ".join([str(error), repr(error), caplog.text]).lower()
+    assert not [run for run in key_runs(FAKE_KEY) if run in shown]
     assert_no_leak(client, caplog, faults, error)
 
 
@@ -320,6 +342,42 @@ def test_declared_huge_image_is_refused_before_reading(faults: FaultServer, clie
     client = client_for(faults.endpoint("huge-declared-image"))
     error = raise_from(client, UnexpectedResponseError)
     assert "larger than" in error.message
+    assert_no_leak(client, caplog, faults, error)
+
+
+def peak_memory_growth(call: Callable[[], object]) -> int:
+    """Bytes by which the process's peak resident memory rose above its start while `call` ran (Linux)."""
+
+    def status_kib(field: str) -> int:
+        lines = Path("/proc/self/status").read_text().splitlines()
+        return int(next(line for line in lines if line.startswith(field)).split()[1])
+
+    Path("/proc/self/clear_refs").write_text("5")  # resets the peak (VmHWM) to the current size
+    before = status_kib("VmRSS:")
+    call()
+    return (status_kib("VmHWM:") - before) * 1024
+
+
+@pytest.mark.parametrize(
+    "says",
+    [
+        pytest.param("13,000 × 13,000 pixels", marks=pytest.mark.filterwarnings(f"ignore::{BOMB_WARNING}")),
+        pytest.param("Pillow's safety limit", marks=pytest.mark.filterwarnings(f"error::{BOMB_WARNING}")),
+    ],
+    ids=["bomb-warning-ignored", "bomb-warning-raised"],
+)
+def test_result_declaring_huge_pixels_is_refused_before_decoding(
+    faults: FaultServer, client_for, caplog, says: str
+) -> None:
+    """A 118-byte PNG declaring 13000 x 13000 pixels is refused from its header; memory stays low."""
+    client = client_for(faults.endpoint("huge-pixels-image"))
+    caught: list[BaseException] = []
+    growth = peak_memory_growth(lambda: caught.append(raise_from(client, UnexpectedResponseError)))
+    error = caught[0]
+    assert "too large to open safely" in error.message and says in error.message
+    assert error.request_id and error.request_id.startswith("req_")
+    # Decoding would allocate about 680 MB (Pillow keeps RGB as 4 bytes a pixel); reading a header, nothing.
+    assert growth < 200 * 1024 * 1024
     assert_no_leak(client, caplog, faults, error)
 
 

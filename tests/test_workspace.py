@@ -9,10 +9,8 @@ import pytest
 from PIL import Image
 
 from lib.client import ImageStudioClient
-from lib.errors import AuthenticationError, InsufficientCreditsError, RateLimitError
 from lib.images import ImageInputError
 from lib.store import HistoryStore, new_workspace_id
-from lib.ui.error_messages import explain
 from lib.ui.text_changes import added_parts
 from lib.workspace import (
     InputImage,
@@ -92,15 +90,6 @@ def test_compare_models_returns_each_models_result(workspace: Workspace) -> None
     results = workspace.compare_models("two boats", aspect_ratio="3:2")
     assert list(results) == ["flux-2-pro", "flux-2-klein-9b"]
     assert all(outcome.entry.aspect_ratio == "3:2" for outcome in results.values())
-
-
-def test_explain_adds_where_to_act_and_request_id() -> None:
-    """Messages say what to do; the request id is added when known."""
-    assert "sidebar" in explain(AuthenticationError("bad", status_code=401))
-    assert "billing dashboard" in explain(InsufficientCreditsError("x", status_code=402, request_id="r1"))
-    assert "r1" in explain(InsufficientCreditsError("x", status_code=402, request_id="r1"))
-    assert explain(RateLimitError("Too many requests right now.")) == "Too many requests right now."
-    assert explain(ImageInputError("cat.png is too small")) == "cat.png is too small"
 
 
 def test_added_parts_marks_only_new_text() -> None:
