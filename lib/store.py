@@ -1,19 +1,25 @@
 """History of what each workspace made: SQLite rows with small thumbnails, full images as PNG files.
 
 Layout under the root folder:
-    history.sqlite3            one row per entry (WAL mode), thumbnails inside the row
-    images/<workspace>/<entry>.png   the full image, settings already embedded in its text chunks
+    history.sqlite3                      one row per entry (WAL mode), thumbnails inside the row
+    images/<workspace>/<entry>.png       the full image, settings already embedded in its text chunks
+    images/<workspace>/inputs/<sha256>.<ext>   an edit's input image, stored once however many entries
+                                         use it, deleted with the last entry that refers to it
 
-A workspace id is a random, unguessable token (it lives in the page URL); whoever holds it sees that
-history and nothing else. Every query filters on it, and ids are checked against a strict pattern before
-they are used in a path.
+A workspace id is an unguessable token (it lives in the page URL); whoever holds it sees that history and
+nothing else. Every query filters on it, and ids are checked against a strict pattern before they are
+used in a path.
 """
 
 from __future__ import annotations
 
+import builtins
 import contextlib
+import errno
+import hashlib
 import io
 import json
+import logging
 import os
 import re
 import secrets
@@ -24,29 +30,44 @@ import textwrap
 import threading
 import time
 import unicodedata
+import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, BinaryIO
 
-from PIL import Image
+from PIL import Image, ImageOps
 
-from lib import __version__, thumbnails
+from lib import __version__
+from lib.contract import MAX_INPUT_IMAGES
+from lib.errors import ImageStudioError
+from lib.images import encode_png, to_rgb_or_rgba
 from lib.png_metadata import embed_settings
+from lib.thumbnails import thumbnail_of
+
+logger = logging.getLogger(__name__)
 
 APP_NAME = "Image Studio"
 KINDS: tuple[str, ...] = ("generation", "edit", "cutout", "enhancement")
-IMAGE_KINDS: frozenset[str] = frozenset(KINDS) - {"enhancement"}
+# Kinds made from input images the person gave: those images are kept with the entry.
+KINDS_WITH_INPUTS: frozenset[str] = frozenset({"edit", "cutout"})
 DATABASE_NAME = "history.sqlite3"
 SETTINGS_FILE = "history.json"
+INPUTS_FOLDER = "inputs"
+# Leftovers younger than this may belong to a save still in progress (in another process): left alone.
+LEFTOVER_MIN_AGE_SECONDS = 300.0
 
 _WORKSPACE_ID = re.compile(r"[A-Za-z0-9_-]{22,128}")  # token_urlsafe alphabet: no dots, no slashes
 _ENTRY_ID = re.compile(r"[0-9a-f]{24}")
+_INPUT_FILE = re.compile(r"[0-9a-f]{64}\.[a-z0-9]{2,5}")
+_TEMP_FILE = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")
+_MAX_INPUTS = max(MAX_INPUT_IMAGES.values())
+_MAX_SOURCE_NAME_CHARS = 255
 _MAX_IDLE_CONNECTIONS = 8
 _EXPORT_BATCH = 256
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -63,15 +84,37 @@ CREATE TABLE IF NOT EXISTS entries (
     height       INTEGER,
     text         TEXT,
     thumbnail    BLOB,
-    has_image    INTEGER NOT NULL
+    has_image    INTEGER NOT NULL,
+    source_name  TEXT
 );
 CREATE INDEX IF NOT EXISTS entries_by_workspace
     ON entries (workspace_id, created_at DESC, seq DESC);
 CREATE INDEX IF NOT EXISTS entries_by_workspace_kind
     ON entries (workspace_id, kind, created_at DESC, seq DESC);
+CREATE TABLE IF NOT EXISTS entry_inputs (
+    entry_id     TEXT NOT NULL,
+    position     INTEGER NOT NULL,
+    workspace_id TEXT NOT NULL,
+    file         TEXT NOT NULL,
+    PRIMARY KEY (entry_id, position)
+);
+CREATE INDEX IF NOT EXISTS entry_inputs_by_file ON entry_inputs (workspace_id, file);
 """
-_COLUMNS = ("id, workspace_id, kind, prompt, model, aspect_ratio, created_at, credits_used, width, height, "
-            "text, thumbnail, has_image")
+# Columns added after the first release, with their definitions: added in place to older databases.
+_ADDED_COLUMNS: dict[str, str] = {"source_name": "TEXT"}
+_ENTRY_COLUMNS: tuple[str, ...] = (
+    "id", "workspace_id", "kind", "prompt", "model", "aspect_ratio", "created_at", "credits_used", "width",
+    "height", "text", "thumbnail", "has_image", "source_name",
+)
+# Derived when read, never stored: how many input images the entry keeps.
+_INPUT_COUNT = "(SELECT COUNT(*) FROM entry_inputs WHERE entry_inputs.entry_id = entries.id) AS input_count"
+_SELECT = ", ".join((*_ENTRY_COLUMNS, _INPUT_COUNT))
+# The export never needs thumbnails: the same columns by name, with the blob left behind.
+_SELECT_WITHOUT_THUMBNAIL = ", ".join(
+    (*("NULL AS thumbnail" if name == "thumbnail" else name for name in _ENTRY_COLUMNS), _INPUT_COUNT)
+)
+_INSERT = (f"INSERT INTO entries ({', '.join(_ENTRY_COLUMNS)}) "
+           f"VALUES ({', '.join(':' + name for name in _ENTRY_COLUMNS)})")
 # seq breaks ties between entries saved in the same clock tick, so "newest first" is always well defined.
 _NEWEST_FIRST = "ORDER BY created_at DESC, seq DESC"
 
@@ -84,6 +127,13 @@ def new_workspace_id() -> str:
 def is_valid_workspace_id(value: object) -> bool:
     """True when value has the shape of a workspace id (URL-safe characters, 22 to 128 of them)."""
     return isinstance(value, str) and _WORKSPACE_ID.fullmatch(value) is not None
+
+
+def slug(text: str, max_chars: int = 40) -> str:
+    """Short ASCII file-name part ("Café crème" -> "cafe-creme"); "image" when nothing ASCII is left."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    words = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:max_chars].rstrip("-")
+    return words or "image"
 
 
 @dataclass(frozen=True)
@@ -103,13 +153,22 @@ class HistoryEntry:
     text: str | None
     thumbnail: bytes | None = field(repr=False)
     has_image: bool
+    source_name: str | None = None  # the uploaded file a cut-out was made from, as the person named it
+    input_count: int = 0  # input images kept with the entry (read them with HistoryStore.input_images)
 
     @property
-    def thumbnail_mime(self) -> str | None:
-        """MIME type of the thumbnail (image/jpeg, or image/png for images with transparency)."""
-        if not self.thumbnail:
-            return None
-        return "image/png" if self.thumbnail.startswith(b"\x89PNG") else "image/jpeg"
+    def title(self) -> str:
+        """What people call this entry: a cut-out by the file it came from, anything else by its prompt."""
+        if self.kind == "cutout" and self.source_name:
+            return self.source_name
+        return self.prompt
+
+    @property
+    def file_words(self) -> str:
+        """The slug that names this entry's files: the uploaded file's name for a cut-out, else the prompt."""
+        if self.kind == "cutout" and self.source_name:
+            return slug(PurePath(self.source_name).stem)
+        return slug(self.prompt)
 
     def settings(self) -> dict[str, Any]:
         """What may travel with a downloaded image: settings only, never the workspace id or any key."""
@@ -128,38 +187,71 @@ class HistoryEntry:
         }
 
 
+class HistorySaveError(ImageStudioError):
+    """A result arrived but could not be kept in history (disk full, no permission, database trouble).
+
+    The result is not lost: `entry` is what would have been saved (its settings, its download name) and
+    `image_png` the image with those settings embedded (None for an enhanced prompt, whose text is in
+    `entry.text`), so the page can still offer it for download in this session.
+    """
+
+    def __init__(self, message: str, *, entry: HistoryEntry | None = None, image_png: bytes | None = None,
+                 request_id: str | None = None) -> None:
+        super().__init__(message, request_id=request_id)
+        self.entry = entry
+        self.image_png = image_png
+
+    @property
+    def settings(self) -> dict[str, Any] | None:
+        """The unsaved result's settings (as its PNG carries them), or None when unknown."""
+        return self.entry.settings() if self.entry is not None else None
+
+
+@dataclass(frozen=True)
+class _InputFile:
+    """An input image ready to keep: its content-addressed file name and its bytes."""
+
+    name: str
+    data: bytes = field(repr=False)
+
+
 class HistoryStore:
     """Thread-safe history of every workspace, in one folder; share one instance between all users."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, *, busy_timeout: float = 30.0) -> None:
         self.root = Path(root).resolve()
         self._images = self.root / "images"
         self._images.mkdir(parents=True, exist_ok=True)
         self._database = self.root / DATABASE_NAME
+        self._busy_timeout = busy_timeout
         self._lock = threading.Lock()
+        # Held while input files are written or released, so a file is never removed between another
+        # save finding it on disk and that save's row referring to it.
+        self._inputs_lock = threading.Lock()
         self._idle: list[sqlite3.Connection] = []
         self._closed = False
         with self._connection() as db:
             db.execute("PRAGMA journal_mode = WAL")
-            db.executescript(_SCHEMA)
-            db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            _migrate(db)
+        self.sweep_leftovers()
 
     # -- writing -------------------------------------------------------------------------------------
 
     def add(self, workspace_id: str, kind: str, *, prompt: str, image_png: bytes | None = None,
             model: str | None = None, aspect_ratio: str | None = None, credits_used: int | None = None,
-            text: str | None = None) -> HistoryEntry:
-        """Save one result (image first, then its row) and return it; any decodable image is kept as PNG."""
+            text: str | None = None, input_images: Sequence[bytes] = (),
+            source_name: str | None = None) -> HistoryEntry:
+        """Save one result (files first, then its rows) and return it; any decodable image is kept as PNG.
+
+        input_images are the images an edit or cut-out was made from, each stored once per workspace;
+        source_name is the uploaded file's name, kept for cut-outs' captions and downloads. Bad input is a
+        ValueError; a disk or database failure is a HistorySaveError that carries the unsaved result.
+        """
         _check_workspace_id(workspace_id)
-        if kind not in KINDS:
-            raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        _check_kind(kind, image_png, text)
         if not isinstance(prompt, str):
             raise ValueError("prompt must be text")
-        if kind == "enhancement":
-            if image_png is not None or text is None:
-                raise ValueError("an enhancement has the enhanced prompt as text and no image")
-        elif image_png is None:
-            raise ValueError(f"a {kind} needs its image")
+        inputs = _input_files(kind, input_images)
 
         png, width, height, thumb = None, None, None, None
         if image_png is not None:
@@ -168,35 +260,37 @@ class HistoryStore:
             id=secrets.token_hex(12), workspace_id=workspace_id, kind=kind, prompt=prompt, model=model,
             aspect_ratio=aspect_ratio, created_at=time.time(), credits_used=credits_used, width=width,
             height=height, text=text, thumbnail=thumb, has_image=png is not None,
+            source_name=_clean_source_name(source_name) if kind == "cutout" else None,
+            input_count=len(inputs),
         )
-        path = None
-        if png is not None:
-            # The file is complete on disk before its row exists: a crash can leave an unlisted file,
-            # never a listed entry without its image.
-            path = self._image_path(workspace_id, entry.id)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomically(path, embed_settings(png, entry.settings()))
+        stored_png = embed_settings(png, entry.settings()) if png is not None else None
         try:
-            with self._connection() as db:
-                db.execute(
-                    f"INSERT INTO entries ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    _row_values(entry),
-                )
-        except BaseException:
-            if path is not None:
-                path.unlink(missing_ok=True)
-            raise
+            self._save(entry, stored_png, inputs)
+        except (OSError, sqlite3.Error) as exc:
+            logger.warning("Could not save a %s to history: %s", kind, _failure_kind(exc))
+            raise HistorySaveError(_save_failure_message(kind, exc), entry=entry,
+                                   image_png=stored_png) from exc
         return entry
 
     def delete(self, workspace_id: str, entry_id: str) -> bool:
-        """Remove an entry and its image; False when this workspace has no such entry."""
+        """Remove an entry, its image and any input image no other entry uses; False when there is none."""
         if not _valid_ids(workspace_id, entry_id):
             return False
-        with self._connection() as db:
-            deleted = db.execute("DELETE FROM entries WHERE workspace_id = ? AND id = ?",
-                                 (workspace_id, entry_id)).rowcount == 1
+        with self._inputs_lock:
+            with self._connection() as db, _transaction(db):
+                files = [row["file"] for row in db.execute(
+                    "SELECT file FROM entry_inputs WHERE entry_id = ? AND workspace_id = ?",
+                    (entry_id, workspace_id))]
+                deleted = db.execute("DELETE FROM entries WHERE workspace_id = ? AND id = ?",
+                                     (workspace_id, entry_id)).rowcount == 1
+                if deleted:
+                    db.execute("DELETE FROM entry_inputs WHERE entry_id = ?", (entry_id,))
+                    unused = [name for name in files if not _input_in_use(db, workspace_id, name)]
+            if deleted:
+                # Rows first, then files: a crash in between leaves unlisted files (swept), not broken rows.
+                for name in unused:
+                    self._input_path(workspace_id, name).unlink(missing_ok=True)
         if deleted:
-            # Row first, then file: a crash in between leaves an unlisted file, not a broken entry.
             self._image_path(workspace_id, entry_id).unlink(missing_ok=True)
         return deleted
 
@@ -212,7 +306,7 @@ class HistoryStore:
             return []
         # Page through the index alone (it covers workspace, kind, time and seq), then read only the
         # rows of that page: deep pages do not drag every skipped thumbnail through memory.
-        sql = (f"SELECT {_COLUMNS} FROM entries WHERE seq IN "
+        sql = (f"SELECT {_SELECT} FROM entries WHERE seq IN "
                f"(SELECT seq FROM entries WHERE {where} {_NEWEST_FIRST} LIMIT ? OFFSET ?) {_NEWEST_FIRST}")
         with self._connection() as db:
             rows = db.execute(sql, (*params, limit, offset)).fetchall()
@@ -224,14 +318,14 @@ class HistoryStore:
         if where is None:
             return 0
         with self._connection() as db:
-            return db.execute(f"SELECT COUNT(*) FROM entries WHERE {where}", params).fetchone()[0]
+            return int(db.execute(f"SELECT COUNT(*) AS n FROM entries WHERE {where}", params).fetchone()["n"])
 
     def get(self, workspace_id: str, entry_id: str) -> HistoryEntry | None:
         """One entry of this workspace, or None (also for another workspace's entry)."""
         if not _valid_ids(workspace_id, entry_id):
             return None
         with self._connection() as db:
-            row = db.execute(f"SELECT {_COLUMNS} FROM entries WHERE workspace_id = ? AND id = ?",
+            row = db.execute(f"SELECT {_SELECT} FROM entries WHERE workspace_id = ? AND id = ?",
                              (workspace_id, entry_id)).fetchone()
         return _entry(row) if row else None
 
@@ -242,25 +336,44 @@ class HistoryStore:
         with self._connection() as db:
             row = db.execute("SELECT has_image FROM entries WHERE workspace_id = ? AND id = ?",
                              (workspace_id, entry_id)).fetchone()
-        if not row or not row[0]:
+        if not row or not row["has_image"]:
             return None
         try:
             return self._image_path(workspace_id, entry_id).read_bytes()
         except FileNotFoundError:  # deleted from another tab a moment ago
             return None
 
+    def input_images(self, workspace_id: str, entry_id: str) -> builtins.list[bytes]:
+        """The input images an entry was made from, in the order they were sent ([] when none)."""
+        if not _valid_ids(workspace_id, entry_id):
+            return []
+        with self._connection() as db:
+            files = [row["file"] for row in db.execute(
+                "SELECT file FROM entry_inputs WHERE workspace_id = ? AND entry_id = ? ORDER BY position",
+                (workspace_id, entry_id))]
+        images = []
+        for name in files:
+            with contextlib.suppress(FileNotFoundError):  # entry deleted from another tab meanwhile
+                images.append(self._input_path(workspace_id, name).read_bytes())
+        return images
+
     # -- export --------------------------------------------------------------------------------------
 
     def export_zip(self, workspace_id: str) -> bytes:
-        """A zip of every image of the workspace plus history.json (settings, newest first)."""
+        """A zip of every image of the workspace, their input images, and history.json (newest first)."""
         buffer = io.BytesIO()
         self.write_zip(workspace_id, buffer)
         return buffer.getvalue()
 
     def write_zip(self, workspace_id: str, out: BinaryIO) -> int:
-        """Write the export zip to a binary file object, one image in memory at a time; returns images."""
+        """Write the export zip to a binary file object, one image in memory at a time; returns images.
+
+        Input images go in inputs/, each once however many entries used it; history.json lists each
+        entry's inputs by their names in the zip.
+        """
         digits = max(3, len(str(self.count(workspace_id))))
         images = 0
+        written_inputs: set[str] = set()
         # history.json goes last (it names the files actually written) and is spooled to disk as it grows,
         # so a long history costs no more memory than a short one.
         with zipfile.ZipFile(out, "w") as archive, \
@@ -274,11 +387,11 @@ class HistoryStore:
                     except FileNotFoundError:  # deleted while exporting: leave it out
                         continue
                     images += 1
-                    name = f"{images:0{digits}d}-{entry.kind}-{_slug(entry.prompt)}.png"
-                    info = zipfile.ZipInfo(name, date_time=_zip_time(entry.created_at))
-                    info.compress_type = zipfile.ZIP_STORED  # PNGs are already compressed
-                    archive.writestr(info, data)
-                item = json.dumps({**entry.settings(), "file": name}, ensure_ascii=False, indent=2)
+                    name = f"{images:0{digits}d}-{entry.kind}-{entry.file_words}.png"
+                    _write_member(archive, name, data, entry.created_at)
+                inputs = self._export_inputs(archive, entry, written_inputs) if entry.input_count else []
+                item = json.dumps({**entry.settings(), "file": name, "inputs": inputs},
+                                  ensure_ascii=False, indent=2)
                 separator = "," if history.tell() > 1 else ""
                 history.write(f"{separator}\n{textwrap.indent(item, '  ')}".encode())
             history.write(b"\n]\n")
@@ -288,6 +401,30 @@ class HistoryStore:
             with archive.open(info, "w") as member:
                 shutil.copyfileobj(history, member)
         return images
+
+    # -- upkeep --------------------------------------------------------------------------------------
+
+    def sweep_leftovers(self, min_age_seconds: float = LEFTOVER_MIN_AGE_SECONDS) -> int:
+        """Remove files a crash left behind (temp files, images and inputs no row lists); returns how many.
+
+        Only files older than min_age_seconds go: a younger one may be a save in progress elsewhere.
+        """
+        cutoff = time.time() - min_age_seconds
+        removed = 0
+        try:
+            workspaces = [path for path in self._images.iterdir()
+                          if path.is_dir() and is_valid_workspace_id(path.name)]
+        except OSError as exc:
+            logger.warning("Could not look for leftover files: %s", exc)
+            return 0
+        for folder in workspaces:
+            try:
+                removed += self._sweep_workspace(folder, cutoff)
+            except (OSError, sqlite3.Error) as exc:  # a sweep that fails must not stop the app
+                logger.warning("Could not sweep leftover files of one workspace: %s", exc)
+        if removed:
+            logger.info("Removed %d leftover file(s) from the history folder", removed)
+        return removed
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -308,6 +445,88 @@ class HistoryStore:
         self.close()
 
     # -- internals -----------------------------------------------------------------------------------
+
+    def _save(self, entry: HistoryEntry, stored_png: bytes | None, inputs: Sequence[_InputFile]) -> None:
+        """Write the entry's files, then its rows in one transaction; on failure nothing of it remains."""
+        path = None
+        if stored_png is not None:
+            # The file is complete on disk before its row exists: a crash can leave an unlisted file
+            # (swept at the next start), never a listed entry without its image.
+            path = self._image_path(entry.workspace_id, entry.id)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomically(path, stored_png)
+        try:
+            with self._inputs_lock:
+                created: list[Path] = []
+                try:
+                    for item in inputs:
+                        input_path = self._input_path(entry.workspace_id, item.name)
+                        if not input_path.exists():  # the same image again: it is kept once
+                            input_path.parent.mkdir(parents=True, exist_ok=True)
+                            _write_atomically(input_path, item.data)
+                            created.append(input_path)
+                    with self._connection() as db, _transaction(db):
+                        db.execute(_INSERT, _row_values(entry))
+                        db.executemany(
+                            "INSERT INTO entry_inputs (entry_id, position, workspace_id, file) "
+                            "VALUES (?, ?, ?, ?)",
+                            [(entry.id, position, entry.workspace_id, item.name)
+                             for position, item in enumerate(inputs)],
+                        )
+                except BaseException:
+                    for input_path in created:  # no row refers to them: nothing else can be using them
+                        input_path.unlink(missing_ok=True)
+                    raise
+        except BaseException:
+            if path is not None:
+                path.unlink(missing_ok=True)
+            raise
+
+    def _export_inputs(
+        self, archive: zipfile.ZipFile, entry: HistoryEntry, written: set[str]
+    ) -> builtins.list[str]:
+        """Add an entry's input images to the zip (each file once) and return their names in it."""
+        with self._connection() as db:
+            files = [row["file"] for row in db.execute(
+                "SELECT file FROM entry_inputs WHERE entry_id = ? ORDER BY position", (entry.id,))]
+        names = []
+        for file in files:
+            member = f"{INPUTS_FOLDER}/{file}"
+            if member not in written:
+                try:
+                    data = self._input_path(entry.workspace_id, file).read_bytes()
+                except FileNotFoundError:
+                    continue
+                _write_member(archive, member, data, entry.created_at)
+                written.add(member)
+            names.append(member)
+        return names
+
+    def _sweep_workspace(self, folder: Path, cutoff: float) -> int:
+        """Sweep one workspace folder: old temp files, and old images and inputs that no row lists."""
+        workspace_id = folder.name
+        with self._connection() as db:
+            entry_ids = {row["id"] for row in db.execute(
+                "SELECT id FROM entries WHERE workspace_id = ?", (workspace_id,))}
+            input_files = {row["file"] for row in db.execute(
+                "SELECT DISTINCT file FROM entry_inputs WHERE workspace_id = ?", (workspace_id,))}
+        candidates = [(path, path.stem in entry_ids and path.suffix == ".png") for path in folder.iterdir()]
+        inputs_folder = folder / INPUTS_FOLDER
+        if inputs_folder.is_dir():
+            candidates += [(path, path.name in input_files) for path in inputs_folder.iterdir()]
+        removed = 0
+        for path, listed in candidates:
+            if listed or not path.is_file():
+                continue
+            ours = (_TEMP_FILE.fullmatch(path.name) or _INPUT_FILE.fullmatch(path.name)
+                    or (_ENTRY_ID.fullmatch(path.stem) and path.suffix == ".png"))
+            if not ours:
+                continue  # not a file the store writes: not ours to remove
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+        return removed
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -338,8 +557,10 @@ class HistoryStore:
 
     def _connect(self) -> sqlite3.Connection:
         """A new autocommit connection: each statement is its own transaction; writers wait, not fail."""
-        db = sqlite3.connect(self._database, timeout=30.0, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA busy_timeout = 30000")
+        db = sqlite3.connect(self._database, timeout=self._busy_timeout, isolation_level=None,
+                             check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
         # In WAL mode NORMAL never corrupts; a power cut may drop the last commits (their files stay).
         db.execute("PRAGMA synchronous = NORMAL")
         return db
@@ -351,34 +572,83 @@ class HistoryStore:
             raise ValueError("invalid entry id")
         return self._images / workspace_id / f"{entry_id}.png"
 
+    def _input_path(self, workspace_id: str, file: str) -> Path:
+        """Where a kept input image lives; its name is a SHA-256 and an extension, checked first."""
+        _check_workspace_id(workspace_id)
+        if not _INPUT_FILE.fullmatch(file):
+            raise ValueError("invalid input image name")
+        return self._images / workspace_id / INPUTS_FOLDER / file
+
     def _iter_entries(self, workspace_id: str) -> Iterator[HistoryEntry]:
         """Every entry of a workspace, newest first, in batches, without holding a read open between them."""
         if not is_valid_workspace_id(workspace_id):
             return
-        columns = _COLUMNS.replace("thumbnail", "NULL")  # the export never needs thumbnails
         last: tuple[float, int] | None = None
         while True:
             with self._connection() as db:
                 if last is None:
-                    rows = db.execute(f"SELECT {columns}, seq FROM entries WHERE workspace_id = ? "
-                                      f"{_NEWEST_FIRST} LIMIT ?", (workspace_id, _EXPORT_BATCH)).fetchall()
+                    rows = db.execute(f"SELECT {_SELECT_WITHOUT_THUMBNAIL}, seq FROM entries "
+                                      f"WHERE workspace_id = ? {_NEWEST_FIRST} LIMIT ?",
+                                      (workspace_id, _EXPORT_BATCH)).fetchall()
                 else:
                     rows = db.execute(
-                        f"SELECT {columns}, seq FROM entries WHERE workspace_id = ? "
+                        f"SELECT {_SELECT_WITHOUT_THUMBNAIL}, seq FROM entries WHERE workspace_id = ? "
                         f"AND (created_at, seq) < (?, ?) {_NEWEST_FIRST} LIMIT ?",
                         (workspace_id, *last, _EXPORT_BATCH),
                     ).fetchall()
             for row in rows:
-                yield _entry(row[:-1])
+                yield _entry(row)
             if len(rows) < _EXPORT_BATCH:
                 return
-            last = (rows[-1][6], rows[-1][-1])
+            last = (rows[-1]["created_at"], rows[-1]["seq"])
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Create the tables, or bring an older database up to date in place (columns and tables added)."""
+    with _transaction(db):  # one writer at a time: two processes opening an old database can't race
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        present = {row["name"] for row in db.execute("PRAGMA table_info(entries)")}
+        for name, definition in _ADDED_COLUMNS.items():
+            if name not in present:
+                db.execute(f"ALTER TABLE entries ADD COLUMN {name} {definition}")
+        db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction on an autocommit connection: committed at the end, rolled back on error."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.rollback()
+        raise
+    db.execute("COMMIT")
+
+
+def _input_in_use(db: sqlite3.Connection, workspace_id: str, file: str) -> bool:
+    """True when another entry of the workspace still refers to this input file."""
+    return db.execute("SELECT 1 FROM entry_inputs WHERE workspace_id = ? AND file = ? LIMIT 1",
+                      (workspace_id, file)).fetchone() is not None
 
 
 def _check_workspace_id(workspace_id: str) -> None:
     """Refuse anything that is not shaped like a workspace id before it reaches a query or a path."""
     if not is_valid_workspace_id(workspace_id):
         raise ValueError("invalid workspace id")
+
+
+def _check_kind(kind: str, image_png: bytes | None, text: str | None) -> None:
+    """Refuse unknown kinds, and images or texts on the wrong kind."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    if kind == "enhancement":
+        if image_png is not None or text is None:
+            raise ValueError("an enhancement has the enhanced prompt as text and no image")
+    elif image_png is None:
+        raise ValueError(f"a {kind} needs its image")
 
 
 def _valid_ids(workspace_id: object, entry_id: object) -> bool:
@@ -403,15 +673,54 @@ def _prepare_image(data: bytes) -> tuple[bytes, int, int, bytes]:
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()  # a truncated or corrupt file fails here, before anything is written
-            thumb = thumbnails.thumbnail_of(image)
+            thumb = thumbnail_of(image)
             if image.format == "PNG":
                 return bytes(data), image.width, image.height, thumb
-            converted = thumbnails.to_rgb_or_rgba(image)
-            out = io.BytesIO()
-            converted.save(out, "PNG")
-            return out.getvalue(), converted.width, converted.height, thumb
+            converted = to_rgb_or_rgba(ImageOps.exif_transpose(image))
+            return encode_png(converted), converted.width, converted.height, thumb
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ValueError(f"the image could not be read: {exc}") from exc
+
+
+def _input_files(kind: str, images: Sequence[bytes]) -> list[_InputFile]:
+    """Name each input image by its content (SHA-256 and format), refusing what can't be an image."""
+    if isinstance(images, bytes | bytearray | str):
+        raise ValueError("input_images must be a list of images, not one")
+    if images and kind not in KINDS_WITH_INPUTS:
+        raise ValueError(f"a {kind} has no input images")
+    if len(images) > _MAX_INPUTS:
+        raise ValueError(f"at most {_MAX_INPUTS} input images are kept with an entry")
+    files = []
+    for position, data in enumerate(images, start=1):
+        if not isinstance(data, bytes | bytearray) or not data:
+            raise ValueError(f"input image {position} is not image data")
+        extension = _image_extension(bytes(data))
+        if extension is None:
+            raise ValueError(f"input image {position} could not be read as an image")
+        files.append(_InputFile(f"{hashlib.sha256(data).hexdigest()}.{extension}", bytes(data)))
+    return files
+
+
+def _image_extension(data: bytes) -> str | None:
+    """File extension for the image format of data (from its header alone), or None when not an image."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the header only: no pixels
+            with Image.open(io.BytesIO(data)) as image:
+                image_format = (image.format or "").lower()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    extension = {"jpeg": "jpg", "mpo": "jpg", "tiff": "tif"}.get(image_format, image_format)
+    return extension if re.fullmatch(r"[a-z0-9]{2,5}", extension) else "img"
+
+
+def _clean_source_name(name: str | None) -> str | None:
+    """The uploaded file's own name: no folders, no control characters, at most 255 characters."""
+    if not isinstance(name, str):
+        return None
+    base = re.split(r"[\\/]", name)[-1]
+    base = "".join(ch for ch in base if not unicodedata.category(ch).startswith("C")).strip()
+    return base[:_MAX_SOURCE_NAME_CHARS] or None
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -428,27 +737,64 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def _row_values(entry: HistoryEntry) -> tuple[Any, ...]:
-    """Column values of an entry, in _COLUMNS order."""
-    return (entry.id, entry.workspace_id, entry.kind, entry.prompt, entry.model, entry.aspect_ratio,
-            entry.created_at, entry.credits_used, entry.width, entry.height, entry.text, entry.thumbnail,
-            int(entry.has_image))
+def _write_member(archive: zipfile.ZipFile, name: str, data: bytes, created_at: float) -> None:
+    """Add one image to the export zip, stored as it is (PNG and JPEG are compressed already)."""
+    info = zipfile.ZipInfo(name, date_time=_zip_time(created_at))
+    info.compress_type = zipfile.ZIP_STORED
+    archive.writestr(info, data)
 
 
-def _entry(row: tuple[Any, ...]) -> HistoryEntry:
-    """HistoryEntry from a row in _COLUMNS order."""
-    return HistoryEntry(
-        id=row[0], workspace_id=row[1], kind=row[2], prompt=row[3], model=row[4], aspect_ratio=row[5],
-        created_at=row[6], credits_used=row[7], width=row[8], height=row[9], text=row[10],
-        thumbnail=row[11], has_image=bool(row[12]),
-    )
+def _failure_kind(exc: BaseException) -> str:
+    """The cause of a disk or database failure in one word: full, read-only, busy, damaged or other."""
+    if isinstance(exc, OSError):
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            return "full"
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return "read-only"
+        return "other"
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc).lower()
+    if name.startswith("SQLITE_FULL") or "disk is full" in text:
+        return "full"
+    if name.startswith(("SQLITE_READONLY", "SQLITE_PERM", "SQLITE_CANTOPEN")) or "readonly" in text:
+        return "read-only"
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+        return "busy"
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text or "not a data" in text:
+        return "damaged"
+    return "other"
 
 
-def _slug(prompt: str, max_chars: int = 40) -> str:
-    """Short ASCII file-name part from a prompt ("image" when nothing ASCII is left, e.g. emoji only)."""
-    ascii_text = unicodedata.normalize("NFKD", prompt).encode("ascii", "ignore").decode("ascii").lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:max_chars].rstrip("-")
-    return slug or "image"
+_FAILURE_WORDS = {
+    "full": "the disk holding the history folder is full. Free some space to keep new results",
+    "read-only": "the history folder can't be written to (no permission, or a read-only disk)",
+    "busy": "the history database stayed busy too long (another program may be holding it). Try again",
+    "damaged": "the history database is damaged. Ask whoever runs this app to restore or replace it",
+    "other": "the history folder could not be written to. Check that it is writable and has free space",
+}
+
+
+def _save_failure_message(kind: str, exc: BaseException) -> str:
+    """The plain-words message of a failed save: what is not lost, why it failed, and what to do."""
+    made = "The prompt was enhanced" if kind == "enhancement" else "The image was made"
+    keep = ("copy it now" if kind == "enhancement"
+            else "download it now, as it is not in History")
+    return f"{made} but could not be saved to history: {_FAILURE_WORDS[_failure_kind(exc)]}. " \
+           f"It is still shown here for this session: {keep}."
+
+
+def _row_values(entry: HistoryEntry) -> dict[str, Any]:
+    """Column values of an entry, by column name."""
+    values = {name: getattr(entry, name) for name in _ENTRY_COLUMNS}
+    values["has_image"] = int(entry.has_image)
+    return values
+
+
+def _entry(row: sqlite3.Row) -> HistoryEntry:
+    """HistoryEntry from a row read with _SELECT (columns by name)."""
+    values = {name: row[name] for name in _ENTRY_COLUMNS}
+    values["has_image"] = bool(values["has_image"])
+    return HistoryEntry(**values, input_count=int(row["input_count"]))
 
 
 def _zip_time(epoch: float) -> tuple[int, int, int, int, int, int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +19,7 @@ from lib.contract import (
 )
 from lib.errors import ImageStudioError
 from lib.images import ImageInputError, load_image, to_rgb_or_rgba
-from lib.store import HistoryEntry, HistoryStore
+from lib.store import HistoryEntry, HistorySaveError, HistoryStore
 
 # One limit for Streamlit's uploader (.streamlit/config.toml maxUploadSize) and for our own check.
 MAX_UPLOAD_MB = 50
@@ -28,10 +27,6 @@ MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 UPLOAD_TYPES: tuple[str, ...] = ("png", "jpg", "jpeg", "webp")
 UPLOAD_THUMBNAIL_SIDE = 160
 REMOVE_BACKGROUND_PROMPT = "remove background"
-
-
-class HistorySaveError(ImageStudioError):
-    """A result arrived but could not be written to the history folder (disk full, no permission...)."""
 
 
 @dataclass(frozen=True)
@@ -115,9 +110,10 @@ def form_values(settings: Mapping[str, Any]) -> dict[str, str]:
 
 
 def download_name(entry: HistoryEntry, extension: str = "png") -> str:
-    """A file name people can recognise: kind, the prompt's first words, and a short unique part."""
-    words = re.sub(r"[^a-z0-9]+", "-", entry.prompt.lower()).strip("-")[:40].rstrip("-") or "image"
-    return f"image-studio-{entry.kind}-{words}-{entry.id[:6]}.{extension}"
+    """A file name people recognise: a cut-out by its uploaded file's name, others by kind and prompt."""
+    if entry.kind == "cutout" and entry.source_name:
+        return f"{entry.file_words}-cutout.{extension}"
+    return f"image-studio-{entry.kind}-{entry.file_words}-{entry.id[:6]}.{extension}"
 
 
 class Workspace:
@@ -150,22 +146,15 @@ class Workspace:
     def enhance_prompt(self, prompt: str) -> Outcome:
         """Rewrite a prompt into a detailed one (free) and save the pair to history."""
         enhanced = self.client.enhance_prompt(prompt)
-        try:
-            entry = self.store.add(
-                self.workspace_id, "enhancement", prompt=prompt, text=enhanced, credits_used=0
-            )
-        except OSError as exc:
-            raise HistorySaveError(
-                "The prompt was enhanced but could not be saved to history. "
-                "Check that the data folder is writable and has free space."
-            ) from exc
+        # A failed save raises HistorySaveError carrying the unsaved entry, enhanced text included.
+        entry = self.store.add(self.workspace_id, "enhancement", prompt=prompt, text=enhanced, credits_used=0)
         return Outcome(entry=entry, credits_used=0)
 
     def remove_background(self, image: InputImage) -> Outcome:
-        """Cut the subject out of a photo (transparent PNG) and save it to history."""
+        """Cut the subject out of a photo (transparent PNG) and save it to history with the photo."""
         result = self.client.remove_background(image)
         return self._save(result, "cutout", prompt=REMOVE_BACKGROUND_PROMPT, model=None, aspect_ratio=None,
-                          fallback_credits=BACKGROUND_REMOVAL_CREDITS)
+                          fallback_credits=BACKGROUND_REMOVAL_CREDITS, input_images=[image])
 
     def _generate(
         self, prompt: str, model: str, aspect_ratio: str | None, input_images: Sequence[InputImage]
@@ -177,24 +166,29 @@ class Workspace:
         kind = request_kind(prompt, len(input_images))
         fallback = BACKGROUND_REMOVAL_CREDITS if kind == "cutout" else None
         return self._save(result, kind, prompt=prompt, model=model, aspect_ratio=aspect_ratio,
-                          fallback_credits=fallback)
+                          fallback_credits=fallback, input_images=input_images)
 
     def _save(
         self, result: ImageResult, kind: str, *, prompt: str, model: str | None, aspect_ratio: str | None,
-        fallback_credits: int | None,
+        fallback_credits: int | None, input_images: Sequence[InputImage],
     ) -> Outcome:
         credits_used = result.credits_used if result.credits_used is not None else fallback_credits
         try:
             entry = self.store.add(
                 self.workspace_id, kind, prompt=prompt, image_png=result.image_bytes,
                 model=model, aspect_ratio=aspect_ratio, credits_used=credits_used,
+                # As the person gave them: Reuse sends them again through the same checks.
+                input_images=[image.data for image in input_images],
+                source_name=input_images[0].name if kind == "cutout" and input_images else None,
             )
-        except (OSError, ValueError) as exc:
+        except HistorySaveError as error:
+            error.request_id = result.request_id
+            raise
+        except ValueError as exc:
             raise HistorySaveError(
-                f"The image was made but could not be saved to history ({type(exc).__name__}). "
-                "Check that the data folder is writable and has free space.",
-                request_id=result.request_id,
+                "The server's answer arrived but its image could not be read, so it was not saved to "
+                "history. Try again; if it keeps happening, note the request id for support.",
+                image_png=result.image_bytes, request_id=result.request_id,
             ) from exc
         return Outcome(entry=entry, credits_used=credits_used, credits_remaining=result.credits_remaining,
                        is_preview=result.is_preview)
-

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from lib.png_metadata import read_settings
-from lib.store import KINDS, HistoryStore, is_valid_workspace_id, new_workspace_id
+from lib.store import KINDS, HistoryStore, is_valid_workspace_id, new_workspace_id, slug
 
 SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "samples"
 SETTINGS_KEYS = {"app", "version", "kind", "prompt", "model", "aspect_ratio", "created_at", "credits_used",
@@ -196,7 +196,7 @@ def test_thumbnails_are_small_and_made_once(store: HistoryStore, workspace: str)
     out = io.BytesIO()
     photo.save(out, "PNG")
     entry = store.add(workspace, "generation", prompt="astronaut", image_png=out.getvalue())
-    assert entry.thumbnail_mime == "image/jpeg"
+    assert Image.open(io.BytesIO(entry.thumbnail)).format == "JPEG"
     assert len(entry.thumbnail) < 30_000
     assert max(Image.open(io.BytesIO(entry.thumbnail)).size) == 256
 
@@ -205,7 +205,7 @@ def test_thumbnails_are_small_and_made_once(store: HistoryStore, workspace: str)
     out = io.BytesIO()
     photo.save(out, "PNG")
     cutout = store.add(workspace, "cutout", prompt="remove background", image_png=out.getvalue())
-    assert cutout.thumbnail_mime == "image/png"
+    assert Image.open(io.BytesIO(cutout.thumbnail)).format == "PNG"
     assert len(cutout.thumbnail) < 30_000
     assert Image.open(io.BytesIO(cutout.thumbnail)).convert("RGBA").getpixel((0, 0))[3] == 0
     assert store.list(workspace)[0].thumbnail == cutout.thumbnail
@@ -267,7 +267,8 @@ def test_export_zip_holds_the_images_and_their_settings(store: HistoryStore, wor
 
     history = json.loads(archive.read("history.json"))
     assert [item["kind"] for item in history] == ["cutout", "enhancement", "generation"]
-    assert all(set(item) == SETTINGS_KEYS | {"file"} for item in history)
+    assert all(set(item) == SETTINGS_KEYS | {"file", "inputs"} for item in history)
+    assert all(item["inputs"] == [] for item in history)
     assert [item["file"] for item in history] == [names[0], None, names[1]]
     assert history[1]["enhanced_prompt"] == "a tabby cat in warm light"
     assert history[2]["prompt"] == "A lighthouse, at dusk!"
@@ -344,3 +345,117 @@ def test_concurrent_writers_all_land(store: HistoryStore) -> None:
     assert prompts == {f"{t}-{i}" for t in range(8) for i in range(25)}
     assert len(_files(store.root)) == 160
     assert not [path for path in _files(store.root) if path.suffix == ".tmp"]
+
+
+def _jpeg(colour: tuple[int, int, int]) -> bytes:
+    """A small solid JPEG, as a person might upload."""
+    out = io.BytesIO()
+    Image.new("RGB", (80, 60), colour).save(out, "JPEG")
+    return out.getvalue()
+
+
+def _input_files(store: HistoryStore, workspace: str) -> list[Path]:
+    """The input image files kept for a workspace."""
+    folder = store.root / "images" / workspace / "inputs"
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+def test_slug_transliterates_accents() -> None:
+    """Accented letters become their plain letters, not dashes; nothing left gives "image"."""
+    assert slug("Café crème brûlée") == "cafe-creme-brulee"
+    assert slug("🐱🐶") == "image"
+
+
+def test_input_images_are_kept_once_and_given_back_in_order(store: HistoryStore, workspace: str) -> None:
+    """An edit's inputs come back in order; an image used twice is stored once; deletes keep what is used."""
+    beach, dog, cat = _jpeg((200, 180, 90)), _png(colour=(90, 60, 30)), _png(colour=(10, 10, 10))
+    first = store.add(workspace, "edit", prompt="put the dog on the beach", image_png=_png(),
+                      input_images=[beach, dog])
+    second = store.add(workspace, "edit", prompt="and the cat", image_png=_png(), input_images=[cat, beach])
+    assert (first.input_count, store.get(workspace, second.id).input_count) == (2, 2)
+    assert store.input_images(workspace, first.id) == [beach, dog]
+    assert store.input_images(workspace, second.id) == [cat, beach]
+    assert len(_input_files(store, workspace)) == 3  # beach once, though both entries use it
+    assert {path.suffix for path in _input_files(store, workspace)} == {".jpg", ".png"}
+
+    assert store.input_images(new_workspace_id(), first.id) == []  # another workspace sees nothing
+    assert store.delete(workspace, first.id)
+    assert len(_input_files(store, workspace)) == 2  # the dog went; the beach is still used by `second`
+    assert store.input_images(workspace, second.id) == [cat, beach]
+    assert store.delete(workspace, second.id)
+    assert _input_files(store, workspace) == []
+
+
+def test_inputs_are_refused_where_they_make_no_sense(store: HistoryStore, workspace: str) -> None:
+    """Inputs on a generation, non-images, or too many of them are ValueErrors; nothing is kept."""
+    for kind, inputs in (("generation", [_png()]), ("edit", [b"not an image"]), ("edit", [_png()] * 9),
+                         ("edit", _png())):
+        with pytest.raises(ValueError):
+            store.add(workspace, kind, prompt="x", image_png=_png(), input_images=inputs)
+    assert store.count(workspace) == 0
+    assert _files(store.root) == []
+
+
+def test_cutout_keeps_the_uploaded_file_name(store: HistoryStore, workspace: str) -> None:
+    """A cut-out's title and export name come from the uploaded file's name, folders and controls removed."""
+    photo = _jpeg((40, 90, 200))
+    cut_out = _png(mode="RGBA", colour=(1, 2, 3, 0))
+    entry = store.add(workspace, "cutout", prompt="remove background", image_png=cut_out,
+                      input_images=[photo], source_name="C:\\Users\\me\\Holiday Photo.jpg\n")
+    assert store.get(workspace, entry.id).source_name == "Holiday Photo.jpg"
+    assert (entry.title, entry.file_words) == ("Holiday Photo.jpg", "holiday-photo")
+    generated = store.add(workspace, "generation", prompt="a kite", image_png=_png(), source_name="x.png")
+    assert generated.source_name is None and generated.title == "a kite"
+    names = zipfile.ZipFile(io.BytesIO(store.export_zip(workspace))).namelist()
+    assert "002-cutout-holiday-photo.png" in names
+
+
+def test_export_zip_carries_input_images_once(store: HistoryStore, workspace: str) -> None:
+    """The zip holds each input image once in inputs/, and history.json lists each entry's inputs."""
+    beach, dog = _jpeg((200, 180, 90)), _png(colour=(90, 60, 30))
+    store.add(workspace, "edit", prompt="one", image_png=_png(), input_images=[beach, dog])
+    store.add(workspace, "edit", prompt="two", image_png=_png(), input_images=[beach])
+    archive = zipfile.ZipFile(io.BytesIO(store.export_zip(workspace)))
+    inputs = sorted(name for name in archive.namelist() if name.startswith("inputs/"))
+    assert len(inputs) == 2
+    history = json.loads(archive.read("history.json"))
+    assert [len(item["inputs"]) for item in history] == [1, 2]
+    assert archive.read(history[0]["inputs"][0]) == beach
+    assert [archive.read(name) for name in history[1]["inputs"]] == [beach, dog]
+
+
+_OLD_SCHEMA = """
+CREATE TABLE entries (
+    seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, workspace_id TEXT NOT NULL, kind TEXT NOT NULL,
+    prompt TEXT NOT NULL, model TEXT, aspect_ratio TEXT, created_at REAL NOT NULL, credits_used INTEGER,
+    width INTEGER, height INTEGER, text TEXT, thumbnail BLOB, has_image INTEGER NOT NULL);
+CREATE INDEX entries_by_workspace ON entries (workspace_id, created_at DESC, seq DESC);
+CREATE INDEX entries_by_workspace_kind ON entries (workspace_id, kind, created_at DESC, seq DESC);
+PRAGMA user_version = 1;
+"""
+
+
+def test_a_database_of_the_first_release_is_upgraded_in_place(tmp_path: Path, workspace: str) -> None:
+    """A history.sqlite3 made by the old schema opens, keeps its entries and takes inputs and file names."""
+    root = tmp_path / "data"
+    root.mkdir()
+    old = sqlite3.connect(root / "history.sqlite3")
+    old.executescript(_OLD_SCHEMA)
+    old.execute("INSERT INTO entries (id, workspace_id, kind, prompt, created_at, text, has_image) "
+                "VALUES (?, ?, 'enhancement', 'a dog', 1.7e9, 'a golden dog', 0)", ("a" * 24, workspace))
+    old.commit()
+    old.close()
+    with HistoryStore(root) as store:
+        kept = store.get(workspace, "a" * 24)
+        assert (kept.prompt, kept.text, kept.source_name, kept.input_count) == (
+            "a dog", "a golden dog", None, 0)
+        cut = store.add(workspace, "cutout", prompt="remove background", image_png=_png(),
+                        input_images=[_png()], source_name="cat.png")
+        assert store.get(workspace, cut.id).source_name == "cat.png"
+        assert store.input_images(workspace, cut.id) == [_png()]
+        assert [entry.id for entry in store.list(workspace)] == [cut.id, "a" * 24]
+    with HistoryStore(root) as again:  # opening an upgraded database again changes nothing
+        assert again.count(workspace) == 2
+    check = sqlite3.connect(root / "history.sqlite3")
+    assert check.execute("PRAGMA user_version").fetchone()[0] == 2
+    check.close()

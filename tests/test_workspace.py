@@ -97,3 +97,23 @@ def test_added_parts_marks_only_new_text() -> None:
     assert added_parts("a dog on a beach", "A dog on a beach, golden light") == [
         ("A dog on a beach", False), (", golden light", True)]
     assert added_parts("", "anything") == [("anything", True)]
+
+
+def test_edits_and_cutouts_keep_their_inputs_and_file_name(workspace: Workspace, samples_dir: Path) -> None:
+    """An edit keeps its uploads for Reuse; a cut-out keeps its photo and is named after the uploaded file."""
+    photo = InputImage("Holiday Photo.jpg", (samples_dir / "chelsea.jpg").read_bytes())
+    second = InputImage("sketch.png", png((300, 200)))
+    edit = workspace.generate("make it warmer", model="flux-2-pro", aspect_ratio=None,
+                              input_images=[photo, second]).entry
+    assert workspace.store.input_images(workspace.workspace_id, edit.id) == [photo.data, second.data]
+    assert edit.source_name is None
+    cut = workspace.remove_background(photo).entry
+    assert workspace.store.input_images(workspace.workspace_id, cut.id) == [photo.data]
+    assert (cut.source_name, download_name(cut)) == ("Holiday Photo.jpg", "holiday-photo-cutout.png")
+    assert download_name(cut, "jpg") == "holiday-photo-cutout.jpg"
+
+
+def test_download_names_transliterate_accents(workspace: Workspace) -> None:
+    """A prompt with accents gives the same slug as the export does, not dashes for each accent."""
+    made = workspace.enhance_prompt("Café crème brûlée").entry
+    assert download_name(made).startswith("image-studio-enhancement-cafe-creme-brulee-")
