@@ -9,6 +9,7 @@ from typing import Any
 
 from PIL import Image
 
+from lib.budget import PersonalBudget, charged, require_room
 from lib.client import ImageResult, ImageStudioClient
 from lib.contract import (
     ASPECT_RATIOS,
@@ -16,6 +17,7 @@ from lib.contract import (
     MODELS,
     asks_for_background_removal,
     aspect_ratio_value,
+    credits_for,
 )
 from lib.errors import ImageStudioError
 from lib.images import ImageInputError, load_image, to_rgb_or_rgba
@@ -119,10 +121,14 @@ def download_name(entry: HistoryEntry, extension: str = "png") -> str:
 class Workspace:
     """One person's workspace: runs requests through their client and records every result in history."""
 
-    def __init__(self, client: ImageStudioClient, store: HistoryStore, workspace_id: str) -> None:
+    def __init__(
+        self, client: ImageStudioClient, store: HistoryStore, workspace_id: str,
+        budget: PersonalBudget | None = None,
+    ) -> None:
         self.client = client
         self.store = store
         self.workspace_id = workspace_id
+        self.budget = budget  # the person's daily budget on the team's key; None: not limited
 
     def generate(
         self, prompt: str, *, model: str, aspect_ratio: str | None, input_images: Sequence[InputImage] = ()
@@ -135,6 +141,9 @@ class Workspace:
     ) -> dict[str, Outcome | ImageStudioError]:
         """Run the same request on every model; each model's result or error, in MODELS order."""
         results: dict[str, Outcome | ImageStudioError] = {}
+        # Nothing is sent when the calls together would not fit; each still reserves its own cost as it goes.
+        cutout = routes_to_background_removal(prompt, len(input_images))
+        require_room(self.budget, sum(credits_for(model, background_removal=cutout) for model in MODELS))
         for model in MODELS:
             try:
                 results[model] = self._generate(prompt, model, aspect_ratio, input_images)
@@ -152,18 +161,24 @@ class Workspace:
 
     def remove_background(self, image: InputImage) -> Outcome:
         """Cut the subject out of a photo (transparent PNG) and save it to history with the photo."""
-        result = self.client.remove_background(image)
+        with charged(self.budget, BACKGROUND_REMOVAL_CREDITS) as charge:
+            result = self.client.remove_background(image)
+            charge.actual = result.credits_used
         return self._save(result, "cutout", prompt=REMOVE_BACKGROUND_PROMPT, model=None, aspect_ratio=None,
                           fallback_credits=BACKGROUND_REMOVAL_CREDITS, input_images=[image])
 
     def _generate(
         self, prompt: str, model: str, aspect_ratio: str | None, input_images: Sequence[InputImage]
     ) -> Outcome:
-        # The client checks, shrinks and re-encodes each upload, naming the file in any refusal.
-        result = self.client.generate(
-            prompt, model=model, aspect_ratio=aspect_ratio, input_images=list(input_images) or None
-        )
         kind = request_kind(prompt, len(input_images))
+        # An unknown model costs nothing here: the client refuses it before sending, so nothing is spent.
+        cost = credits_for(model, background_removal=kind == "cutout") if model in MODELS else 0
+        with charged(self.budget, cost) as charge:
+            # The client checks, shrinks and re-encodes each upload, naming the file in any refusal.
+            result = self.client.generate(
+                prompt, model=model, aspect_ratio=aspect_ratio, input_images=list(input_images) or None
+            )
+            charge.actual = result.credits_used
         fallback = BACKGROUND_REMOVAL_CREDITS if kind == "cutout" else None
         return self._save(result, kind, prompt=prompt, model=model, aspect_ratio=aspect_ratio,
                           fallback_credits=fallback, input_images=input_images)
