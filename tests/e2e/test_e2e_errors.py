@@ -61,7 +61,7 @@ def page(browser, faulty_app: StreamlitServer, fault_server: FaultServer) -> Ite
     """One tab whose history already holds one image, made before any fault."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = open_app(context, faulty_app.url)
-    expect(page.get_by_text("Connected with the API key from environment")).to_be_visible()
+    expect(page.get_by_text("The API key from environment — not checked yet", exact=False)).to_be_visible()
     ui.generate(page, FIRST_PROMPT)
     yield page
     context.close()
