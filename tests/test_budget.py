@@ -20,9 +20,18 @@ from lib.budget import (
     spent_nothing,
     utc_today,
 )
-from lib.errors import APITimeoutError, InsufficientCreditsError, InvalidRequestError, ServerError
+from lib.client import ImageStudioClient
+from lib.errors import (
+    APITimeoutError,
+    ImageStudioError,
+    InsufficientCreditsError,
+    InvalidRequestError,
+    ServerError,
+)
+from lib.store import HistoryStore
+from lib.workspace import Workspace
 
-ANA = "person-ana"
+ANA = "person-ana-0123456789abcdef"
 BOB = "person-bob"
 
 
@@ -183,3 +192,40 @@ def test_daily_spend_lists_days_since(tmp_path: Path) -> None:
     rows = budget.daily_spend(today - timedelta(days=29))
     assert [(row.day, row.credits) for row in rows] == [(today - timedelta(days=3), 4), (today, 1)]
     assert all(isinstance(row.day, date) for row in rows)
+
+
+def _workspace(tmp_path: Path, endpoint: str, budget: PersonalBudget | None) -> Workspace:
+    client = ImageStudioClient(api_key="sk_test_team_key", endpoint=endpoint, timeout=10)
+    return Workspace(client, HistoryStore(tmp_path / "history"), ANA, budget=budget)
+
+
+def test_workspace_refuses_before_sending_when_the_budget_is_spent(tmp_path: Path, fault_server) -> None:
+    """A generate that would pass the budget raises a budget error and sends nothing to the API."""
+    fault_server.reset()
+    ana = PersonalBudget(CreditBudget(tmp_path, daily_limit=5), ANA)
+    workspace = _workspace(tmp_path, fault_server.endpoint("ok"), ana)
+    outcome = workspace.generate("a red kite", model="flux-2-pro", aspect_ratio="1:1")
+    assert outcome.credits_used == 4 and ana.spent_today() == 4
+    with pytest.raises(BudgetExceededError, match="1 credit left"):
+        workspace.generate("a red kite", model="flux-2-pro", aspect_ratio="1:1")
+    with pytest.raises(BudgetExceededError):
+        workspace.compare_models("a red kite", aspect_ratio="1:1")
+    assert len(fault_server.posts()) == 1
+
+
+def test_workspace_gives_credits_back_when_the_api_refuses(tmp_path: Path, fault_server) -> None:
+    """A 400 or 402 from the API spent nothing: the reservation is released."""
+    ana = PersonalBudget(CreditBudget(tmp_path, daily_limit=8), ANA)
+    for fault in ("400", "402"):
+        with pytest.raises(ImageStudioError):
+            _workspace(tmp_path, fault_server.endpoint(fault), ana).generate(
+                "a red kite", model="flux-2-pro", aspect_ratio="1:1")
+    assert ana.spent_today() == 0
+
+
+def test_workspace_without_budget_is_not_limited(tmp_path: Path, fault_server) -> None:
+    """With no budget (sign-in off, or the person's own key) calls go through and nothing is counted."""
+    ledger = CreditBudget(tmp_path, daily_limit=1)
+    workspace = _workspace(tmp_path, fault_server.endpoint("ok"), None)
+    workspace.generate("a red kite", model="flux-2-pro", aspect_ratio="1:1")
+    assert ledger.spent(ANA) == 0
