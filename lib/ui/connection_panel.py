@@ -76,6 +76,11 @@ def current_connection() -> Connection:
     return Connection(studio.endpoint, studio.api_key, "the offline Local Studio", True, timeout)
 
 
+def uses_own_key() -> bool:
+    """True when this session calls the API with a key the person pasted, not the app's own."""
+    return bool(st.session_state.get(_OWN_KEY))
+
+
 def _fingerprint(api_key: str) -> str:
     """A short one-way digest that tells keys apart without holding the key itself."""
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:16]
