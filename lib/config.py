@@ -13,6 +13,8 @@ API_KEY_NAME = "IMAGE_STUDIO_API_KEY"
 ENDPOINT_NAME = "IMAGE_STUDIO_ENDPOINT"
 DATA_DIR_NAME = "IMAGE_STUDIO_DATA_DIR"
 TIMEOUT_NAME = "IMAGE_STUDIO_TIMEOUT"
+# Signs workspace links; all replicas of one deployment share it (absent: one is kept in the data folder).
+WORKSPACE_SECRET_NAME = "IMAGE_STUDIO_WORKSPACE_SECRET"
 DEFAULT_TIMEOUT_SECONDS = 120.0
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -80,3 +82,8 @@ def resolve_timeout(secrets: Mapping[str, Any] | None, environ: Mapping[str, str
     except ValueError:
         return DEFAULT_TIMEOUT_SECONDS
     return seconds if seconds > 0 else DEFAULT_TIMEOUT_SECONDS
+
+
+def resolve_workspace_secret(secrets: Mapping[str, Any] | None, environ: Mapping[str, str]) -> str | None:
+    """The configured workspace-link secret (secrets, else environment), or None when none is set."""
+    return lookup(secrets, WORKSPACE_SECRET_NAME) or lookup(environ, WORKSPACE_SECRET_NAME)

@@ -1,0 +1,102 @@
+"""Workspace ids that only this deployment can mint, so nobody can plant a workspace link on someone.
+
+A workspace id travels in the page URL (`?ws=`), and whoever opens a link sees that workspace. If any
+string were adopted, someone could hand a colleague a link and later read what they made there. So an
+id is a random part plus an HMAC-SHA256 tag of it under a server-side secret, and a link is adopted only
+when its tag checks out. Every replica of one deployment must share the secret
+(IMAGE_STUDIO_WORKSPACE_SECRET); with none configured, one is generated once and kept in the data folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from lib.config import WORKSPACE_SECRET_NAME, resolve_data_dir, resolve_workspace_secret
+
+SECRET_FILE = "workspace-link-secret"
+MIN_SECRET_CHARS = 16
+_NONCE_CHARS = 24  # 18 random bytes in URL-safe base64
+_TAG_CHARS = 22  # 16 bytes (128 bits) of HMAC-SHA256 in URL-safe base64, unpadded
+_SHAPE = re.compile(rf"[A-Za-z0-9_-]{{{_NONCE_CHARS + _TAG_CHARS}}}")
+# Domain separation: the same secret could one day sign other things without their tags being confused.
+_PURPOSE = b"image-studio workspace link v1\x00"
+
+
+def mint_workspace_id(secret: bytes) -> str:
+    """A fresh workspace id carrying its own tag (46 URL-safe characters), valid only under this secret."""
+    nonce = secrets.token_urlsafe(18)
+    return nonce + _tag(nonce, secret)
+
+
+def is_genuine_workspace_id(value: object, secret: bytes) -> bool:
+    """True only for an id minted under this secret (the tag is compared in constant time)."""
+    if not isinstance(value, str) or not _SHAPE.fullmatch(value):
+        return False
+    nonce, tag = value[:_NONCE_CHARS], value[_NONCE_CHARS:]
+    return hmac.compare_digest(tag, _tag(nonce, secret))
+
+
+def workspace_id_from_link(value: object, secret: bytes) -> str:
+    """The link's workspace id when this deployment minted it; any other value gets a fresh workspace."""
+    if isinstance(value, str) and is_genuine_workspace_id(value, secret):
+        return value
+    return mint_workspace_id(secret)
+
+
+def workspace_secret(secrets_mapping: Mapping[str, Any] | None, environ: Mapping[str, str]) -> bytes:
+    """The deployment's link secret: configured (secrets, else environment), else kept in the data folder."""
+    configured = resolve_workspace_secret(secrets_mapping, environ)
+    if configured is not None:
+        if len(configured) < MIN_SECRET_CHARS:
+            raise ValueError(
+                f"{WORKSPACE_SECRET_NAME} is too short to protect workspace links: use at least "
+                f"{MIN_SECRET_CHARS} random characters (e.g. the output of `openssl rand -hex 32`)."
+            )
+        return configured.encode("utf-8")
+    return stored_secret(resolve_data_dir(secrets_mapping, environ))
+
+
+def stored_secret(data_dir: Path) -> bytes:
+    """The secret kept in data_dir (readable by its owner only), generated on first use."""
+    path = data_dir / SECRET_FILE
+    with contextlib.suppress(FileNotFoundError):
+        return _read_secret(path)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    temp = data_dir / f".{SECRET_FILE}.{secrets.token_hex(4)}.tmp"
+    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        # A hard link never replaces: if another process created the secret first, its secret wins and
+        # both mint ids the other accepts.
+        with contextlib.suppress(FileExistsError):
+            os.link(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    return _read_secret(path)
+
+
+def _read_secret(path: Path) -> bytes:
+    """The secret in a file; an empty or truncated file is an error, not a weak secret."""
+    text = path.read_text(encoding="ascii").strip()
+    if len(text) < MIN_SECRET_CHARS:
+        raise ValueError(f"The workspace link secret in {path.name} is damaged: delete the file to make "
+                         "a new one (existing workspace links will stop working).")
+    return text.encode("ascii")
+
+
+def _tag(nonce: str, secret: bytes) -> str:
+    """The URL-safe HMAC-SHA256 tag of a nonce under the secret, cut to 128 bits."""
+    digest = hmac.new(secret, _PURPOSE + nonce.encode("ascii"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode("ascii").rstrip("=")
