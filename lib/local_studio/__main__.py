@@ -9,7 +9,8 @@ import os
 
 from lib.local_studio.app import create_app
 from lib.local_studio.config import DEMO_API_KEY, StudioConfig
-from lib.local_studio.runner import bind_socket, endpoint_url, make_server
+from lib.local_studio.image_urls import ANY_NETWORK
+from lib.local_studio.runner import bind_socket, endpoint_url, make_server, with_public_base_url
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,11 +29,34 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("LOCAL_STUDIO_JWT_SECRET"),
         help="accept HS256 JWTs signed with this secret (or set LOCAL_STUDIO_JWT_SECRET)",
     )
+    parser.add_argument(
+        "--public-url",
+        help="root URL of result image links, e.g. https://studio.example.org (default: the bound address)",
+    )
+    parser.add_argument(
+        "--allow-private-image-urls",
+        action="store_true",
+        help="let input-image URLs reach loopback and private networks (tests only; never cloud metadata)",
+    )
+    parser.add_argument(
+        "--max-concurrent-jobs", type=int, default=2, help="engine jobs run at once; others wait in line"
+    )
     args = parser.parse_args(argv)
     try:
         keys = tuple(args.key) or (DEMO_API_KEY,)
-        config = StudioConfig(api_keys=keys, jwt_secret=args.jwt_secret, starting_credits=args.credits)
         sock = bind_socket(args.host, args.port)
+        config = with_public_base_url(
+            StudioConfig(
+                api_keys=keys,
+                jwt_secret=args.jwt_secret,
+                starting_credits=args.credits,
+                public_base_url=args.public_url,
+                private_image_networks=ANY_NETWORK if args.allow_private_image_urls else (),
+                max_concurrent_jobs=args.max_concurrent_jobs,
+            ),
+            args.host,
+            sock.getsockname()[1],
+        )
     except (ValueError, OSError) as exc:
         parser.error(str(exc))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

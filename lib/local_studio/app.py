@@ -31,26 +31,28 @@ _TOO_LARGE = (
 )
 
 
-def create_app(config: StudioConfig | None = None) -> Starlette:
-    """The Local Studio as an ASGI app (serve it with uvicorn, or use start_local_studio)."""
-    studio = Studio(config or StudioConfig())
+def create_app(config: StudioConfig) -> Starlette:
+    """The Local Studio as an ASGI app; config.public_base_url says where clients reach it (see runner.py)."""
+    studio = Studio(config)
 
     async def image_studio(request: Request) -> Response:
-        raw_body = await _read_body(request)
+        # Everything the headers can settle is settled before a byte of the body is read: a caller without a
+        # valid key can't make this server buffer 10 MiB.
         account = account_for(request.headers.get("authorization"), studio.config)
         _require_json(request)
-        outcome = await run_in_threadpool(
+        idempotency_key = _idempotency_key(request)
+        raw_body = await _read_body(request)
+        answer = await run_in_threadpool(
             studio.handle,
             account,
             raw_body,
             request_id=request.scope[_REQUEST_ID],
-            files_url=str(request.base_url).rstrip("/") + "/files",
-            idempotency_key=_idempotency_key(request),
+            idempotency_key=idempotency_key,
         )
-        headers = {"Cache-Control": "no-store", "X-Request-Id": outcome.request_id}
-        if outcome.replayed:
+        headers = {"Cache-Control": "no-store", "X-Request-Id": answer.request_id}
+        if answer.replayed:
             headers["Idempotent-Replayed"] = "true"
-        return JSONResponse(outcome.body, headers=headers)
+        return JSONResponse(answer.body, headers=headers)
 
     async def result_file(request: Request) -> Response:
         data = studio.results.get(request.path_params["file_id"])

@@ -45,10 +45,13 @@ def _account_for_key(token: str, config: StudioConfig) -> str:
 
 def _account_for_jwt(token: str, secret: str) -> str:
     try:
-        # exp and nbf are checked when present; `sub` names the user whose credits are spent.
-        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["sub"]})
+        # A session token must expire (a leaked one can't work forever); nbf is checked when present;
+        # `sub` names the user whose credits are spent.
+        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
     except jwt.ExpiredSignatureError as exc:
         raise _unauthorized(f"The session token has expired: sign in again. {_KEY_HINT}") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise _unauthorized(f"The session token lacks the {exc.claim!r} claim. {_KEY_HINT}") from exc
     except jwt.InvalidTokenError as exc:
         raise _unauthorized(f"The session token is not valid. {_KEY_HINT}") from exc
     subject = claims["sub"]

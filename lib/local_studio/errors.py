@@ -16,6 +16,7 @@ ERROR_TYPES: dict[int, str] = {
     415: "unsupported_media_type",
     422: "idempotency_error",
     500: "server_error",
+    503: "server_busy",
 }
 
 

@@ -33,12 +33,6 @@ class ResultStore:
         with self._lock:
             return self._files.get(file_id)
 
-    @property
-    def total_bytes(self) -> int:
-        """Bytes held now."""
-        with self._lock:
-            return self._total
-
     def __len__(self) -> int:
         with self._lock:
             return len(self._files)

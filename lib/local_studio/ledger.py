@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -58,11 +59,19 @@ class StoredResponse:
 
 
 class IdempotencyCache:
-    """Answers remembered per (account, Idempotency-Key), newest kept, with one lock per key in use."""
+    """Answers remembered per account and Idempotency-Key, bounded per account in number and in age."""
 
-    def __init__(self, max_entries: int = 10_000) -> None:
-        self._max_entries = max_entries
-        self._responses: OrderedDict[tuple[str, str], StoredResponse] = OrderedDict()
+    def __init__(
+        self,
+        max_per_account: int = 1000,
+        max_age_s: float = 24 * 3600,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._max_per_account = max_per_account
+        self._max_age_s = max_age_s
+        self._clock = clock
+        # One memory per account, oldest first: an account's traffic only ever evicts its own answers.
+        self._by_account: dict[str, OrderedDict[str, tuple[float, StoredResponse]]] = {}
         self._key_locks: dict[tuple[str, str], tuple[threading.Lock, list[int]]] = {}
         self._lock = threading.Lock()
 
@@ -83,14 +92,38 @@ class IdempotencyCache:
                     del self._key_locks[scope]
 
     def get(self, account: str, key: str) -> StoredResponse | None:
-        """The remembered answer for this key, if any."""
+        """The remembered answer for this account's key, if any and not too old."""
         with self._lock:
-            return self._responses.get((account, key))
+            answers = self._by_account.get(account)
+            if answers is None:
+                return None
+            self._forget_expired(account, answers)
+            entry = answers.get(key)
+            return entry[1] if entry is not None else None
 
     def put(self, account: str, key: str, response: StoredResponse) -> None:
-        """Remember an answer, forgetting the oldest ones beyond the size limit."""
+        """Remember an answer, forgetting this account's oldest ones beyond its limits."""
         with self._lock:
-            self._responses[(account, key)] = response
-            self._responses.move_to_end((account, key))
-            while len(self._responses) > self._max_entries:
-                self._responses.popitem(last=False)
+            answers = self._by_account.setdefault(account, OrderedDict())
+            answers[key] = (self._clock(), response)
+            answers.move_to_end(key)
+            while len(answers) > self._max_per_account:
+                answers.popitem(last=False)
+            self._forget_expired(account, answers)
+
+    def count(self, account: str) -> int:
+        """How many answers this account has remembered now."""
+        with self._lock:
+            return len(self._by_account.get(account, ()))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return sum(len(answers) for answers in self._by_account.values())
+
+    def _forget_expired(self, account: str, answers: OrderedDict[str, tuple[float, StoredResponse]]) -> None:
+        # Oldest first, so the expired ones are all at the front.
+        cutoff = self._clock() - self._max_age_s
+        while answers and next(iter(answers.values()))[0] <= cutoff:
+            answers.popitem(last=False)
+        if not answers:
+            del self._by_account[account]

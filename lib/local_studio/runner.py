@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import threading
 import time
@@ -44,9 +45,13 @@ def start_local_studio(
     port: int = 0, host: str = "127.0.0.1", config: StudioConfig | None = None
 ) -> LocalStudioHandle:
     """Serve a Local Studio from a daemon thread; returns once it accepts connections (port 0: any free)."""
-    config = config or StudioConfig()
     sock = bind_socket(host, port)
-    server = make_server(create_app(config))
+    try:
+        config = with_public_base_url(config or StudioConfig(), host, sock.getsockname()[1])
+        server = make_server(create_app(config))
+    except BaseException:
+        sock.close()
+        raise
     # Outside the main thread uvicorn installs no signal handlers, so this is safe inside Streamlit too.
     name = f"local-studio-{sock.getsockname()[1]}"
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
@@ -106,12 +111,24 @@ def make_server(app: Starlette) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
+def with_public_base_url(config: StudioConfig, host: str, port: int) -> StudioConfig:
+    """The config, with result URLs on the bound address unless it already names a public base URL."""
+    if config.public_base_url is not None:
+        return config
+    return dataclasses.replace(config, public_base_url=base_url(host, port))
+
+
 def endpoint_url(host: str, port: int) -> str:
     """The API endpoint a client on this machine should call for a server bound to host:port."""
+    return base_url(host, port) + API_PATH
+
+
+def base_url(host: str, port: int) -> str:
+    """The root URL ("http://host:port") a client on this machine reaches a server bound to host:port at."""
     if host in ("0.0.0.0", ""):
         host = "127.0.0.1"
     elif host == "::":
         host = "::1"
     if ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{port}{API_PATH}"
+    return f"http://{host}:{port}"
