@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME, TIMEOUT_NAME
 from lib.local_studio import LocalStudioHandle
+from lib.workspace_links import is_genuine_workspace_id, mint_workspace_id, stored_secret
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -46,6 +47,16 @@ def open_app(secrets: dict[str, Any], *, page: str | None = None, workspace: str
     if page:
         at.switch_page(PAGES[page]).run()
     return at
+
+
+def genuine_workspace_id(data_dir: Path) -> str:
+    """A workspace id as the app mints it for this history folder (it adopts no other id from ?ws=)."""
+    return mint_workspace_id(stored_secret(data_dir))
+
+
+def is_genuine(workspace_id: str, data_dir: Path) -> bool:
+    """True when the app minted this workspace id for this history folder."""
+    return is_genuine_workspace_id(workspace_id, stored_secret(data_dir))
 
 
 def texts(at: AppTest) -> list[str]:

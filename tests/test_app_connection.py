@@ -9,12 +9,14 @@ import pytest
 
 from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME
 from lib.local_studio import StudioConfig
-from lib.store import HistoryStore
+from lib.store import HistoryStore, new_workspace_id
 from lib.ui.connection_panel import OFFLINE_BADGE
 from tests.app_testing import (
     assert_healthy,
     errors,
+    is_genuine,
     open_app,
+    png_bytes,
     texts,
     workspace_of,
 )
@@ -202,3 +204,26 @@ def test_workspace_id_in_url_reopens_history(secrets, data_dir: Path) -> None:
     forged = open_app(secrets, page="history", workspace="../../etc/passwd")
     assert workspace_of(forged) not in (workspace, "../../etc/passwd")
     assert not any(button.label == "Reuse" for button in forged.button)
+
+
+def test_planted_workspace_link_opens_a_fresh_workspace(secrets, data_dir: Path) -> None:
+    """A ?ws= id the app did not mint (however well-formed) is refused: a fresh, genuine id replaces it."""
+    planted = new_workspace_id()  # the shape of an id, handed over by someone who wants to read it later
+    with HistoryStore(data_dir) as store:
+        store.add(planted, "generation", prompt="bait left by whoever planted it", image_png=png_bytes())
+    at = open_app(secrets, page="history", workspace=planted)
+    assert_healthy(at)
+    opened = workspace_of(at)
+    assert opened != planted and is_genuine(opened, data_dir)
+    assert any("Nothing here yet" in info.value for info in at.info)
+    at.switch_page("app_pages/generate.py").run()
+    at.text_area(key="generate_prompt").set_value("my own work")
+    at.button(key="generate_run").click().run()
+    assert workspace_of(at) == opened
+    with HistoryStore(data_dir) as store:
+        assert [entry.prompt for entry in store.list(planted)] == ["bait left by whoever planted it"]
+        assert [entry.prompt for entry in store.list(opened)] == ["my own work"]
+
+    again = open_app(secrets, page="history", workspace=opened)  # a genuine link still reopens its history
+    assert workspace_of(again) == opened
+    assert any(button.label == "Reuse" for button in again.button)

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME, TIMEOUT_NAME
-from lib.store import HistoryStore, new_workspace_id
+from lib.store import HistoryStore
 from tests.app_testing import (
     assert_healthy,
     errors,
+    genuine_workspace_id,
     open_app,
     png_bytes,
     studio_secrets,
@@ -38,7 +39,7 @@ FAULTS = {
 @pytest.fixture
 def seeded(data_dir: Path) -> tuple[str, str]:
     """A workspace that already holds one image: (workspace id, entry id)."""
-    workspace = new_workspace_id()
+    workspace = genuine_workspace_id(data_dir)  # the app adopts only ids it minted
     with HistoryStore(data_dir) as store:
         entry = store.add(workspace, "generation", prompt="made before the trouble", image_png=png_bytes(),
                           model="flux-2-pro", aspect_ratio="1:1", credits_used=4)

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from lib.png_metadata import read_settings
-from lib.store import HistoryEntry, HistoryStore, new_workspace_id
+from lib.store import HistoryEntry, HistoryStore
 from lib.ui.history_gallery import PAGE_SIZE, item_png
 from tests.app_testing import (
     assert_healthy,
+    genuine_workspace_id,
     open_app,
     png_bytes,
     texts,
@@ -22,7 +23,7 @@ KINDS = ("generation", "edit", "cutout", "enhancement")
 @pytest.fixture
 def workspace(data_dir: Path) -> str:
     """A workspace with 30 items: generations, edits, cut-outs and enhancements in turn, oldest first."""
-    workspace = new_workspace_id()
+    workspace = genuine_workspace_id(data_dir)
     image = png_bytes((192, 108))
     with HistoryStore(data_dir) as store:
         for index in range(30):

@@ -8,9 +8,10 @@ import streamlit as st
 
 from lib.config import resolve_data_dir
 from lib.errors import AuthenticationError, InsufficientCreditsError
-from lib.store import HistoryStore, is_valid_workspace_id, new_workspace_id
+from lib.store import HistoryStore
 from lib.ui import connection_panel
 from lib.workspace import HistorySaveError, Outcome, Workspace
+from lib.workspace_links import workspace_id_from_link, workspace_secret
 
 WORKSPACE_PARAM = "ws"
 _WORKSPACE_ID = "workspace_id"
@@ -28,14 +29,21 @@ def history_store() -> HistoryStore:
 
 
 def workspace_id() -> str:
-    """This session's workspace id, taken from the URL once, and written back to the URL on every run.
+    """This session's workspace id, taken from the URL once if genuine, and written back to it on every run.
 
     Query parameters do not follow page navigation, so the frame calls this on every run of every page:
     a reload or a bookmark on any page then reopens the same history.
     """
     if _WORKSPACE_ID not in st.session_state:
+        # Only an id this deployment minted is adopted: any other (a planted link, an old-style id) opens a
+        # fresh workspace, and the URL below changes to it.
+        try:
+            secret = workspace_secret(st.secrets, os.environ)
+        except ValueError as problem:  # a configured secret too short to protect anyone: the operator's fix
+            st.error(str(problem), icon=":material/key_off:")
+            st.stop()
         from_url = st.query_params.get(WORKSPACE_PARAM)
-        st.session_state[_WORKSPACE_ID] = from_url if is_valid_workspace_id(from_url) else new_workspace_id()
+        st.session_state[_WORKSPACE_ID] = workspace_id_from_link(from_url, secret)
     current = st.session_state[_WORKSPACE_ID]
     if st.query_params.get(WORKSPACE_PARAM) != current:
         st.query_params[WORKSPACE_PARAM] = current
