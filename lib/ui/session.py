@@ -9,7 +9,7 @@ import streamlit as st
 from lib.config import resolve_data_dir
 from lib.errors import AuthenticationError, InsufficientCreditsError
 from lib.store import HistoryStore
-from lib.ui import connection_panel
+from lib.ui import connection_panel, sign_in
 from lib.workspace import HistorySaveError, Outcome, Workspace
 from lib.workspace_links import workspace_id_from_link, workspace_secret
 
@@ -34,6 +34,12 @@ def workspace_id() -> str:
     Query parameters do not follow page navigation, so the frame calls this on every run of every page:
     a reload or a bookmark on any page then reopens the same history.
     """
+    member = sign_in.current_member()
+    if member is not None:
+        # Signed in, history belongs to the person on every device; a link in the address means nothing.
+        if WORKSPACE_PARAM in st.query_params:
+            del st.query_params[WORKSPACE_PARAM]
+        return member.person.key
     if _WORKSPACE_ID not in st.session_state:
         # Only an id this deployment minted is adopted: any other (a planted link, an old-style id) opens a
         # fresh workspace, and the URL below changes to it.
@@ -52,7 +58,8 @@ def workspace_id() -> str:
 
 def current_workspace() -> Workspace:
     """Actions for this session: its client, the shared store and its workspace id."""
-    return Workspace(connection_panel.current_client(), history_store(), workspace_id())
+    return Workspace(connection_panel.current_client(), history_store(), workspace_id(),
+                     budget=sign_in.personal_budget(connection_panel.uses_own_key()))
 
 
 def count_credits(outcome: Outcome) -> None:
