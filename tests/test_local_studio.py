@@ -240,6 +240,7 @@ def test_input_image_may_be_bare_base64(local_studio: LocalStudioHandle, samples
         ("JWT with the wrong secret", "Bearer " + session_token("eve", secret="x" * 40)),
         ("expired JWT", "Bearer " + session_token("alice", expires_in=-60)),
         ("unsigned JWT", "Bearer " + jwt.encode({"sub": "alice"}, None, algorithm="none")),
+        ("JWT without exp", "Bearer " + jwt.encode({"sub": "alice"}, JWT_SECRET, algorithm="HS256")),
         (
             "JWT without sub",
             "Bearer " + jwt.encode({"exp": int(time.time()) + 3600}, JWT_SECRET, algorithm="HS256"),
