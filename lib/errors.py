@@ -216,7 +216,10 @@ def _detail_from_body(body: bytes, redact: str | None = None) -> str | None:
     ]
     for candidate in candidates:
         if isinstance(candidate, str) and candidate.strip():
-            text = redact_secret(candidate.strip(), redact)
+            # Only the start can be shown, and redacting a megabyte against a long JWT takes seconds.
+            # A cut through a copy of the key leaves at most 7 of its characters: too few to redact or use.
+            text = candidate.strip()[: 4 * _MAX_DETAIL_CHARS + len(redact or "")]
+            text = redact_secret(text, redact)
             return text if len(text) <= _MAX_DETAIL_CHARS else text[: _MAX_DETAIL_CHARS - 1] + "…"
     return None
 

@@ -105,3 +105,12 @@ def test_explain_adds_app_hints_without_repeating_the_message() -> None:
     assert explain(RateLimitError("Too many requests right now.")) == "Too many requests right now."
     assert explain(ImageInputError("cat.png is too small")) == "cat.png is too small"
     assert explain(ImageStudioError("  ")).startswith("Something went wrong")
+
+
+def test_a_body_full_of_key_copies_shows_none() -> None:
+    """A megabyte of the key repeated, in changing case, still comes out with no run of it left."""
+    text = " ".join(KEY if index % 2 else KEY.swapcase() for index in range(40_000))
+    message = error_from_response(400, body(text), {}, redact=KEY).message
+    folded = message.lower()
+    assert not any(KEY.lower()[start : start + 8] in folded for start in range(len(KEY) - 7))
+    assert "The service said: [redacted] [redacted]" in message
