@@ -25,7 +25,11 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], bool]] = {
     "concurrent_users.py": (("crowd p95",), True),
 }
 # Modules in bench/ that are not benchmarks themselves (they print no table).
-SUPPORT_MODULES = {"bg_eval_set.py": "builds the background-removal evaluation set that bg_quality.py reads"}
+SUPPORT_MODULES = {
+    "bg_eval_set.py": "builds the background-removal evaluation set that bg_quality.py reads",
+    "bg_real_photos.py": "the sample photos with hand-drawn subject masks that bg_quality.py reads",
+    "bg_baseline_v1.py": "the previous background remover, scored beside the current one by bg_quality.py",
+}
 # A quick run takes seconds; the limits leave room for a cold start on a busy 2-core machine.
 TIMEOUT_S = {False: 120, True: 240}
 

@@ -17,6 +17,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from lib.local_studio.engines.people import Face, body_prior, find_faces
+
 # Tuned on the evaluation set (bench/bg_eval_set.py); each was swept and kept where it scored best.
 _WORK_SIDE = 320  # segmentation resolution (long side); alpha and colours are computed at full size
 _BUSY_BORDER = 0.7  # median Lab high-frequency energy of the border above which the backdrop is busy
@@ -30,6 +32,9 @@ _BORDER_CLUSTERS = 10  # k-means clusters of a busy border's colour and texture
 _BUSY_NEAR = 1.5  # cluster spreads: closer than this to the border model is probably backdrop
 _BUSY_SURE = 0.8  # cluster spreads: closer than this is certainly backdrop
 _GRABCUT_ROUNDS = 3
+_HOLE_UNLIKE = 1.1  # cluster spreads: a hole in the subject whose median is this far from the border is
+# part of the subject (a cup's inside, a spoon that mirrors the table); nearer, it is backdrop showing
+# through (a wheel's opening)
 
 
 def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -301,8 +306,62 @@ def _busy_subject(rgb: np.ndarray, lab: np.ndarray, border: np.ndarray) -> np.nd
     models = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     image = np.ascontiguousarray(rgb[:, :, ::-1]).astype(np.uint8)
     cv2.grabCut(image, mask, None, *models, _GRABCUT_ROUNDS, cv2.GC_INIT_WITH_MASK)
+    subject = _keep_subject((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD))
+    return _fill_small_holes(_fill_unlike_holes(subject, distance))
+
+
+def _fill_unlike_holes(subject: np.ndarray, distance: np.ndarray) -> np.ndarray:
+    """Fill the holes enclosed by the subject that do not look like the backdrop seen at the border."""
+    count, labels = cv2.connectedComponents((~subject).astype(np.uint8), connectivity=4)
+    if count <= 2:
+        return subject
+    outside = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    medians = np.array([np.median(values) for values in np.split(*_grouped(distance, labels, count))])
+    unlike = medians >= _HOLE_UNLIKE
+    unlike[outside] = False
+    unlike[0] = False  # label 0 is the subject itself
+    return subject | unlike[labels]
+
+
+def _grouped(values: np.ndarray, labels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Values sorted by label and the split points between labels (for per-label statistics)."""
+    order = np.argsort(labels, axis=None, kind="stable")
+    bounds = np.searchsorted(labels.ravel()[order], np.arange(1, count))
+    return values.ravel()[order], bounds
+
+
+def _person_subject(rgb: np.ndarray, lab: np.ndarray, border: np.ndarray, faces: list[Face]) -> np.ndarray:
+    """Subject mask around the people found: each face implies a body, GrabCut settles the outline.
+
+    The frame's border is backdrop except where a body runs into it (cut by the bottom edge); what the
+    border's colour-and-texture model calls certain backdrop stays backdrop outside the bodies.
+    """
+    height, width = border.shape
+    sure = np.zeros((height, width), bool)
+    likely = np.zeros((height, width), bool)
+    for face in faces:
+        face_sure, face_likely = body_prior(face, height, width)
+        sure |= face_sure
+        likely |= face_likely
+    features = _texture_features(lab)
+    trusted = _consistent_border(lab, border & ~likely) if (border & ~likely).sum() > 50 else border & ~likely
+    distance = _nearest_cluster_distance(features, features[trusted], _BORDER_CLUSTERS)
+    mask = np.full((height, width), cv2.GC_PR_BGD, np.uint8)
+    mask[distance >= _BUSY_NEAR] = cv2.GC_PR_FGD
+    mask[(distance < _BUSY_SURE) & ~likely] = cv2.GC_BGD
+    mask[likely] = cv2.GC_PR_FGD
+    mask[border & ~likely] = cv2.GC_BGD
+    mask[sure] = cv2.GC_FGD
+    models = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    image = np.ascontiguousarray(rgb[:, :, ::-1]).astype(np.uint8)
+    cv2.grabCut(image, mask, None, *models, _GRABCUT_ROUNDS + 1, cv2.GC_INIT_WITH_MASK)
     subject = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
-    return _fill_small_holes(_keep_subject(subject))
+    # Only what is joined to a person belongs to them: stray look-alikes in the backdrop go.
+    count, labels = cv2.connectedComponents(subject.astype(np.uint8), connectivity=8)
+    joined = np.zeros(count, bool)
+    joined[np.unique(labels[sure & subject])] = True
+    joined[0] = False
+    return _fill_small_holes(joined[labels], 0.002)
 
 
 def _guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> np.ndarray:
@@ -393,6 +452,30 @@ def _fill_half(values: np.ndarray, weights: np.ndarray, sigmas: tuple[float, ...
     return cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
+def _scaled(face: Face, scale: float) -> Face:
+    """The face's box at another scale of the image."""
+    return Face(face.x * scale, face.y * scale, face.width * scale, face.height * scale, face.looks)
+
+
+def _matte_by_guided_filter(
+    rgb: np.ndarray, subject_small: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Alpha at full size from a work-size mask snapped to image edges; backdrop and subject colours."""
+    height, width = rgb.shape[:2]
+    full = rgb.astype(np.float32)
+    soft = _resize(subject_small.astype(np.float32), width, height)
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
+    radius = max(2, round(max(width, height) / 300))
+    alpha = np.clip(_guided_filter(grey, soft, radius, 1e-3), 0, 1)
+    alpha = np.clip((alpha - 0.1) / 0.8, 0, 1)
+    scale_px = max(width, height) / 1000
+    clear = (alpha < 0.02).astype(np.float32)
+    background = _fill_half(full, clear, (4.0 * scale_px, 16.0 * scale_px, 64.0 * scale_px))
+    core = (alpha > 0.98).astype(np.float32)
+    foreground = _fill_half(full, core, (4.0 * scale_px, 16.0 * scale_px, 64.0 * scale_px))
+    return alpha, background, foreground
+
+
 def remove_background(image: Image.Image) -> Image.Image:
     """An RGBA copy of the image whose alpha keeps the subject and clears the background."""
     rgb = np.asarray(image.convert("RGB"))
@@ -403,7 +486,14 @@ def remove_background(image: Image.Image) -> Image.Image:
     lab = cv2.cvtColor(small / 255, cv2.COLOR_RGB2Lab)
     border = _border_mask(work_h, work_w, max(2, round(min(work_w, work_h) * 0.015)))
     full = rgb.astype(np.float32)
-    if not _busy(lab, border):
+    faces = [_scaled(face, scale) for face in find_faces(rgb)]
+    if faces or _busy(lab, border):
+        if faces:
+            subject_small = _person_subject(small, lab, border, faces)
+        else:
+            subject_small = _busy_subject(small, lab, border)
+        alpha, background, foreground = _matte_by_guided_filter(rgb, subject_small)
+    else:
         background_lab, residual, threshold, reached = _smooth_background(lab, border)
         backdrop = cv2.cvtColor(background_lab, cv2.COLOR_Lab2RGB) * 255
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
@@ -420,18 +510,6 @@ def remove_background(image: Image.Image) -> Image.Image:
         near = _resize(band.astype(np.float32), width, height) > 0
         rgb_noise = _noise_threshold(np.linalg.norm(small - backdrop, axis=2), clear > 0, 6.0)
         alpha, foreground = _matte_known_background(full, background, subject, near, rgb_noise)
-    else:
-        subject_small = _busy_subject(small, lab, border)
-        soft = _resize(subject_small.astype(np.float32), width, height)
-        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
-        radius = max(2, round(max(width, height) / 300))
-        alpha = np.clip(_guided_filter(grey, soft, radius, 1e-3), 0, 1)
-        alpha = np.clip((alpha - 0.1) / 0.8, 0, 1)
-        scale_px = max(width, height) / 1000
-        clear = (alpha < 0.02).astype(np.float32)
-        background = _fill_half(full, clear, (4.0 * scale_px, 16.0 * scale_px, 64.0 * scale_px))
-        core = (alpha > 0.98).astype(np.float32)
-        foreground = _fill_half(full, core, (4.0 * scale_px, 16.0 * scale_px, 64.0 * scale_px))
     # Decontaminate: solve the compositing equation for the subject colour where alpha is partial.
     partial = (alpha > 0) & (alpha < 0.999)
     a = alpha[partial][:, None]

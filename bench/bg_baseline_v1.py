@@ -1,0 +1,438 @@
+"""The background remover of release 0.1, before it knew people and objects: the bench baseline.
+
+A verbatim copy of lib/local_studio/engines/background.py as it was then, so bench/bg_quality.py
+scores old and new in one run.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PIL import Image
+
+# Tuned on the evaluation set (bench/bg_eval_set.py); each was swept and kept where it scored best.
+_WORK_SIDE = 320  # segmentation resolution (long side); alpha and colours are computed at full size
+_BUSY_BORDER = 0.7  # median Lab high-frequency energy of the border above which the backdrop is busy
+_SHARP_EDGE = 6.0  # grey levels per pixel: object outlines are steeper, soft shadow edges gentler
+_DEEP = 6  # px at 1 MP: how far inside the mask the subject counts as solid (texture may not thin it)
+_PURE = 8  # px at 1 MP: depth from which unmixed subject colour is taken for soft edges
+_REACH = 12  # px at 1 MP: how far from the edge that unmixed colour is trusted
+_BAND = 0.04  # share of the long side around the mask searched for strands and whiskers
+_RAMP = 0.2  # inside the subject, projections below this are backdrop showing through, above 1 - this solid
+_BORDER_CLUSTERS = 10  # k-means clusters of a busy border's colour and texture
+_BUSY_NEAR = 1.5  # cluster spreads: closer than this to the border model is probably backdrop
+_BUSY_SURE = 0.8  # cluster spreads: closer than this is certainly backdrop
+_GRABCUT_ROUNDS = 3
+
+
+def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize with area averaging when shrinking and bilinear when growing."""
+    shrinking = width < image.shape[1]
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+def _border_mask(height: int, width: int, thickness: int) -> np.ndarray:
+    """True on a strip of the given thickness along the four edges."""
+    mask = np.zeros((height, width), bool)
+    mask[:thickness], mask[-thickness:], mask[:, :thickness], mask[:, -thickness:] = True, True, True, True
+    return mask
+
+
+def _gaussian(values: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur that shrinks the image first for wide kernels (same result to the eye, far faster)."""
+    factor = int(sigma // 3)
+    if factor < 2:
+        return cv2.GaussianBlur(values, (0, 0), sigma)
+    height, width = values.shape[:2]
+    small = cv2.resize(
+        values, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA
+    )
+    small = cv2.GaussianBlur(small, (0, 0), sigma / factor)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _fill_from(values: np.ndarray, weights: np.ndarray, sigmas: tuple[float, ...]) -> np.ndarray:
+    """Values spread from weighted pixels into the rest (normalized convolution), coarser where thin."""
+    result = np.zeros_like(values)
+    missing = np.ones(values.shape[:2], np.float32)
+    weighted = values * weights[:, :, None]
+    for sigma in sigmas:
+        support = _gaussian(weights, sigma)
+        estimate = _gaussian(weighted, sigma) / np.maximum(support, 1e-6)[:, :, None]
+        take = np.clip(support * 4, 0, 1) * missing
+        result += estimate * take[:, :, None]
+        missing -= take
+    if missing.max() > 1e-3:
+        fallback = weighted.sum((0, 1)) / max(float(weights.sum()), 1e-6)
+        result += fallback * missing[:, :, None]
+    return result
+
+
+def _busy(lab: np.ndarray, border: np.ndarray) -> bool:
+    """True when the border carries texture (a photo or a pattern) rather than a smooth backdrop."""
+    detail = np.linalg.norm(lab - cv2.GaussianBlur(lab, (0, 0), 2), axis=2)
+    return float(np.median(detail[border])) > _BUSY_BORDER
+
+
+def _keep_subject(mask: np.ndarray, min_fraction: float = 0.002) -> np.ndarray:
+    """Drop specks: keep components larger than a small share of the image and of the largest one."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return mask
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = np.zeros(count, bool)
+    keep[1:] = (areas >= max(min_fraction * mask.size, 0.01 * areas.max())) | (areas == areas.max())
+    return keep[labels]
+
+
+def _fill_small_holes(mask: np.ndarray, max_fraction: float = 0.00005) -> np.ndarray:
+    """Fill background specks enclosed by the subject (noise), keeping real openings like a wheel's."""
+    inverse = ~mask
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(inverse.astype(np.uint8), connectivity=4)
+    small = np.zeros(count, bool)
+    small[1:] = stats[1:, cv2.CC_STAT_AREA] < max_fraction * mask.size
+    return mask | small[labels]
+
+
+def _noise_threshold(residual: np.ndarray, trusted: np.ndarray, floor: float) -> float:
+    """A threshold riding above the residual seen on pixels trusted as background (robust)."""
+    values = residual[trusted]
+    if values.size == 0:
+        return floor
+    median = float(np.median(values))
+    return max(floor, median + 4.0 * 1.4826 * float(np.median(np.abs(values - median))))
+
+
+def _fill_linear(
+    values: np.ndarray, weights: np.ndarray, sigma: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First-order normalized convolution: a local plane fitted to weighted pixels, so gradients carry on.
+
+    Returns the plane's value, the plain weighted mean (zero order) and the local weight they rest on.
+    """
+    height, width = weights.shape
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    xx, yy = xx / sigma, yy / sigma  # keep moments well scaled
+    blur = lambda image: cv2.GaussianBlur(image, (0, 0), sigma)  # noqa: E731
+    w, wx, wy = blur(weights), blur(weights * xx), blur(weights * yy)
+    wxx, wxy, wyy = blur(weights * xx * xx), blur(weights * xx * yy), blur(weights * yy * yy)
+    # Moments about each pixel: solve [[w, sx, sy], [sx, sxx, sxy], [sy, sxy, syy]] c = [v, vx, vy].
+    sx, sy = wx - xx * w, wy - yy * w
+    sxx = wxx - 2 * xx * wx + xx * xx * w
+    syy = wyy - 2 * yy * wy + yy * yy * w
+    sxy = wxy - xx * wy - yy * wx + xx * yy * w
+    sxx += 1e-4
+    syy += 1e-4
+    weighted = values * weights[:, :, None]
+    v = blur(weighted)
+    vx = blur(weighted * xx[:, :, None]) - xx[:, :, None] * v
+    vy = blur(weighted * yy[:, :, None]) - yy[:, :, None] * v
+    # Only the plane's value at the pixel is needed: the first row of the inverse, by cofactors.
+    c00 = sxx * syy - sxy * sxy
+    c01 = sy * sxy - sx * syy
+    c02 = sx * sxy - sy * sxx
+    determinant = w * c00 + sx * c01 + sy * c02
+    safe = np.where(np.abs(determinant) > 1e-9, determinant, 1e-9)
+    value = (c00[:, :, None] * v + c01[:, :, None] * vx + c02[:, :, None] * vy) / safe[:, :, None]
+    # Where the plane is ill-posed (support on a line or a point), fall back to the weighted mean.
+    plain = v / np.maximum(w, 1e-6)[:, :, None]
+    ill = (np.abs(determinant) < 1e-6 * np.maximum(w, 1e-6) ** 3)[:, :, None]
+    return np.where(ill, plain, value), plain, w
+
+
+def _trusted_border(lab: np.ndarray, border: np.ndarray) -> np.ndarray:
+    """Border pixels that agree with a smooth colour model of the whole border (a subject may touch it).
+
+    The model is a quadratic surface in x and y, fitted by trimmed least squares: refitted on the best
+    agreeing 60% of the border, so a subject covering a good part of it does not pull the fit.
+    """
+    height, width = border.shape
+    ys, xs = np.nonzero(border)
+    x, y = xs / width - 0.5, ys / height - 0.5
+    design = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], 1).astype(np.float32)
+    colours = cv2.GaussianBlur(lab, (0, 0), 1.5)[ys, xs]
+    # Start from the median colour (robust), then let the surface bend to follow a gradient.
+    deviation = np.linalg.norm(colours - np.median(colours, axis=0), axis=1)
+    keep = deviation <= np.quantile(deviation, 0.6)
+    for _ in range(6):
+        coefficients, *_ = np.linalg.lstsq(design[keep], colours[keep], rcond=None)
+        deviation = np.linalg.norm(colours - design @ coefficients, axis=1)
+        keep = deviation <= np.quantile(deviation, 0.6)
+    inliers = deviation[keep]
+    limit = max(
+        6.0, float(np.median(inliers)) + 6 * 1.4826 * float(np.median(np.abs(inliers - np.median(inliers))))
+    )
+    trusted = np.zeros_like(border)
+    good = deviation <= limit
+    trusted[ys[good], xs[good]] = True
+    return trusted if good.mean() > 0.3 else border
+
+
+def _smooth_background(
+    lab: np.ndarray, border: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """Backdrop estimate grown inward from the border, its residual, the noise-aware threshold and the
+    pixels the growth reached (the backdrop seen from the border)."""
+    # The backdrop is smooth, so it is modelled at half the work size; the residual is taken at work size.
+    height, width = lab.shape[:2]
+    model_w, model_h = max(8, width // 2), max(8, height // 2)
+    model = _resize(lab, model_w, model_h)
+    long_side = max(model_w, model_h)
+    sigma = long_side * 0.04
+    coarse = (long_side * 0.12, long_side * 0.35)
+    step = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * round(long_side * 0.04) + 1,) * 2)
+    trusted = _resize(_trusted_border(lab, border).astype(np.float32), model_w, model_h) > 0.99
+    background = model
+    for _ in range(30):
+        weights = trusted.astype(np.float32)
+        local, _, support = _fill_linear(model, weights, sigma)
+        far = _fill_from(model, weights, coarse)
+        take = np.clip(support * 6, 0, 1)[:, :, None]
+        background = local * take + far * (1 - take)
+        residual = np.linalg.norm(model - background, axis=2)
+        # Growing may be a little more tolerant than classifying: subject outlines are steps, not slopes.
+        threshold = _noise_threshold(residual, trusted, 2.5)
+        # Grow the trusted backdrop one step inward: gradients are followed, the subject is never crossed.
+        frontier = cv2.dilate(trusted.astype(np.uint8), step) > 0
+        grown = trusted | (frontier & (residual < threshold))
+        added = grown.sum() - trusted.sum()
+        trusted = grown
+        if added < 0.003 * trusted.size:
+            break
+    background = _resize(background, width, height)
+    residual = np.linalg.norm(lab - background, axis=2)
+    trusted_work = _resize(trusted.astype(np.float32), width, height) > 0.99
+    return background, residual, _noise_threshold(residual, trusted_work, 3.0), trusted_work
+
+
+def _shadow_free_subject(
+    rgb: np.ndarray,
+    background: np.ndarray,
+    residual: np.ndarray,
+    threshold: float,
+    barrier: np.ndarray,
+    reached: np.ndarray,
+) -> np.ndarray:
+    """Subject mask: what differs from the backdrop, except soft shadows reachable from the backdrop.
+
+    Only the backdrop reached from the border seeds shadows: a patch inside the subject that happens to
+    match the backdrop's colour must not let its surroundings be taken for shadow.
+    """
+    candidate = residual > threshold
+    dot = (rgb * background).sum(2)
+    gain = np.clip(dot / np.maximum((background * background).sum(2), 1.0), 0.15, 1.0)
+    off_line = np.linalg.norm(rgb - gain[:, :, None] * background, axis=2)
+    shadow_like = candidate & (gain < 0.97) & (off_line < max(10.0, threshold * 2.5))
+    passable = (~candidate | shadow_like) & ~barrier
+    count, labels = cv2.connectedComponents(passable.astype(np.uint8), connectivity=4)
+    touches_backdrop = np.zeros(count, bool)
+    touches_backdrop[np.unique(labels[reached & ~candidate & passable])] = True
+    touches_backdrop[0] = False
+    shadow = shadow_like & touches_backdrop[labels]
+    subject = candidate & ~shadow
+    return _fill_small_holes(_keep_subject(subject))
+
+
+def _consistent_border(lab: np.ndarray, border: np.ndarray, segments: int = 48) -> np.ndarray:
+    """Border pixels of the segments whose mean colour agrees with the rest (a subject may touch it)."""
+    height, width = border.shape
+    ys, xs = np.nonzero(border)
+    angle = np.arctan2(ys - height / 2, xs - width / 2)
+    index = ((angle + np.pi) / (2 * np.pi) * segments).astype(int) % segments
+    colours = lab[ys, xs]
+    means = np.array(
+        [colours[index == k].mean(0) if (index == k).any() else colours.mean(0) for k in range(segments)]
+    )
+    deviation = np.linalg.norm(means - np.median(means, axis=0), axis=1)
+    limit = max(10.0, float(np.median(deviation)) * 3)
+    keep = deviation <= limit
+    if keep.mean() < 0.5:
+        return border
+    trusted = np.zeros_like(border)
+    trusted[ys[keep[index]], xs[keep[index]]] = True
+    return trusted
+
+
+def _texture_features(lab: np.ndarray) -> np.ndarray:
+    """Per-pixel colour and local texture strength: a textured backdrop differs from a smooth subject."""
+    mean = cv2.GaussianBlur(lab, (0, 0), 1.0)
+    local = cv2.GaussianBlur(lab, (0, 0), 2.5)
+    spread = np.sqrt(np.maximum(cv2.GaussianBlur(lab * lab, (0, 0), 2.5) - local * local, 0))
+    return np.concatenate([mean, spread[:, :, :1] * 1.5], axis=2).astype(np.float32)
+
+
+def _nearest_cluster_distance(features: np.ndarray, samples: np.ndarray, clusters: int) -> np.ndarray:
+    """Distance of each pixel's features to the nearest k-means cluster of the samples, in cluster spreads."""
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 0.5)
+    cv2.setRNGSeed(1)
+    count = max(1, min(clusters, len(samples) // 20))
+    _, labels, centres = cv2.kmeans(samples, count, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
+    labels = labels.ravel()
+    spread = np.array(
+        [np.sqrt(((samples[labels == k] - centres[k]) ** 2).sum(1).mean() + 4.0) for k in range(count)],
+        np.float32,
+    )
+    flat = features.reshape(-1, features.shape[2])
+    best = np.full(len(flat), np.inf, np.float32)
+    for k in range(count):
+        best = np.minimum(best, np.linalg.norm(flat - centres[k], axis=1) / spread[k])
+    return best.reshape(features.shape[:2])
+
+
+def _busy_subject(rgb: np.ndarray, lab: np.ndarray, border: np.ndarray) -> np.ndarray:
+    """Subject mask over a busy backdrop: a colour-and-texture model of the border seeds GrabCut."""
+    border = _consistent_border(lab, border)
+    features = _texture_features(lab)
+    distance = _nearest_cluster_distance(features, features[border], _BORDER_CLUSTERS)
+    mask = np.where(distance < _BUSY_NEAR, cv2.GC_PR_BGD, cv2.GC_PR_FGD).astype(np.uint8)
+    mask[distance < _BUSY_SURE] = cv2.GC_BGD
+    mask[border] = cv2.GC_BGD
+    if not (mask == cv2.GC_PR_FGD).any():  # nothing stands out: let the most distinct pixels compete
+        mask[(distance >= np.quantile(distance, 0.8)) & ~border] = cv2.GC_PR_FGD
+    if (mask == cv2.GC_PR_FGD).sum() < 10:
+        return np.zeros(mask.shape, bool)
+    models = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    image = np.ascontiguousarray(rgb[:, :, ::-1]).astype(np.uint8)
+    cv2.grabCut(image, mask, None, *models, _GRABCUT_ROUNDS, cv2.GC_INIT_WITH_MASK)
+    subject = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+    return _fill_small_holes(_keep_subject(subject))
+
+
+def _guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """He et al.'s guided filter with a grey guide: edges of the source snap to edges of the guide."""
+    size = (2 * radius + 1, 2 * radius + 1)
+    mean_i = cv2.blur(guide, size)
+    mean_p = cv2.blur(source, size)
+    cov = cv2.blur(guide * source, size) - mean_i * mean_p
+    var = cv2.blur(guide * guide, size) - mean_i * mean_i
+    a = cov / (var + eps)
+    b = mean_p - a * mean_i
+    return cv2.blur(a, size) * guide + cv2.blur(b, size)
+
+
+def _edge_barrier(grey: np.ndarray, work_w: int, work_h: int) -> np.ndarray:
+    """Sharp edges of the full-size image, at work size: shadows have soft edges, objects sharp ones."""
+    smooth = cv2.GaussianBlur(grey, (0, 0), 1.0)
+    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3) / 8
+    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3) / 8
+    sharp = (np.sqrt(gx * gx + gy * gy) > _SHARP_EDGE).astype(np.float32)
+    return cv2.resize(sharp, (work_w, work_h), interpolation=cv2.INTER_AREA) > 0.1
+
+
+def _matte_known_background(
+    image: np.ndarray, background: np.ndarray, subject: np.ndarray, near: np.ndarray, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Alpha and subject colour at full size when the background is known everywhere (smooth backdrops).
+
+    Alpha is the share of the way from backdrop colour to subject colour, I = aF + (1 - a)B solved by
+    projection, with F spread from the subject's solid interior (mixed edge pixels would bias it).
+    """
+    scale = max(subject.shape) / 1000
+    difference = image - background
+    distance = np.linalg.norm(difference, axis=2)
+    deep = cv2.erode(subject.astype(np.uint8), _disc(max(1, round(_DEEP * scale)))) > 0
+    solid = (deep & (distance > 3 * threshold)).astype(np.float32)
+    if solid.sum() < 0.2 * deep.sum():
+        solid = deep.astype(np.float32)
+    foreground = _fill_half(image, solid, (3.0 * scale + 1, 12.0 * scale, 48.0 * scale))
+    nearest = _nearest_colour(image, solid > 0, round(_PURE * scale), _REACH * scale)
+    if nearest is not None:
+        colour, close = nearest
+        foreground = np.where(close[:, :, None], colour, foreground)
+    direction = foreground - background
+    strength = (direction * direction).sum(2)
+    projected = np.clip((difference * direction).sum(2) / np.maximum(strength, 1.0), 0, 1)
+    # Where subject and backdrop colours are close the projection is unreliable; trust the mask there.
+    reliable = np.clip((np.sqrt(strength) - 15) / 30, 0, 1)
+    estimate = projected * reliable + subject * (1 - reliable)
+    # Deep inside, texture must not thin the subject out; only backdrop showing through (between
+    # spokes) is let through.
+    stretched = np.clip((projected - _RAMP) / (1 - 2 * _RAMP), 0, 1)
+    inside = stretched * reliable + (1 - reliable)
+    alpha = np.where(deep, inside, np.where(near & (distance > threshold), estimate, 0.0))
+    return alpha.astype(np.float32), foreground
+
+
+def _nearest_colour(
+    image: np.ndarray, solid: np.ndarray, depth: int, reach: float
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each pixel's nearest pure subject colour, from solid pixels at least `depth` inside the subject,
+    and where that pure pixel is within `reach` (soft edges mix over many pixels; deeper colours are unmixed).
+    """
+    pure = cv2.erode(solid.astype(np.uint8), _disc(max(1, depth))) > 0
+    if pure.sum() < 50:
+        return None
+    distance, labels = cv2.distanceTransformWithLabels(
+        (~pure).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    smooth = cv2.GaussianBlur(image, (0, 0), 1.5)
+    ys, xs = np.nonzero(pure)
+    # Labels number the zero pixels of the input in row-major scan order, starting at 1.
+    return smooth[ys, xs][labels - 1], distance <= reach + depth
+
+
+def _disc(radius: int) -> np.ndarray:
+    """A round structuring element of the given radius."""
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def _fill_half(values: np.ndarray, weights: np.ndarray, sigmas: tuple[float, ...]) -> np.ndarray:
+    """_fill_from at half size and brought back: for slowly varying colours, at a quarter of the cost."""
+    height, width = weights.shape
+    half_w, half_h = max(1, width // 2), max(1, height // 2)
+    filled = _fill_from(
+        _resize(values, half_w, half_h), _resize(weights, half_w, half_h), tuple(s / 2 for s in sigmas)
+    )
+    return cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def remove_background(image: Image.Image) -> Image.Image:
+    """An RGBA copy of the image whose alpha keeps the subject and clears the background."""
+    rgb = np.asarray(image.convert("RGB"))
+    height, width = rgb.shape[:2]
+    scale = min(1.0, _WORK_SIDE / max(height, width))
+    work_w, work_h = max(8, round(width * scale)), max(8, round(height * scale))
+    small = _resize(rgb, work_w, work_h).astype(np.float32)
+    lab = cv2.cvtColor(small / 255, cv2.COLOR_RGB2Lab)
+    border = _border_mask(work_h, work_w, max(2, round(min(work_w, work_h) * 0.015)))
+    full = rgb.astype(np.float32)
+    if not _busy(lab, border):
+        background_lab, residual, threshold, reached = _smooth_background(lab, border)
+        backdrop = cv2.cvtColor(background_lab, cv2.COLOR_Lab2RGB) * 255
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        barrier = _edge_barrier(grey, work_w, work_h)
+        subject_small = _shadow_free_subject(small, backdrop, residual, threshold, barrier, reached)
+        # The backdrop as it really is around the subject, shadows included, for matting at full size.
+        clear = cv2.erode((~subject_small).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
+        long_side = max(work_w, work_h)
+        backdrop = _fill_from(small, clear, (long_side * 0.01 + 1, long_side * 0.04, long_side * 0.2))
+        background = _resize(backdrop, width, height)
+        subject = _resize(subject_small.astype(np.float32), width, height) > 0.5
+        # Strands and whiskers reach past the mask: look for them within a band around it.
+        band = cv2.dilate(subject_small.astype(np.uint8), _disc(max(1, round(long_side * _BAND))))
+        near = _resize(band.astype(np.float32), width, height) > 0
+        rgb_noise = _noise_threshold(np.linalg.norm(small - backdrop, axis=2), clear > 0, 6.0)
+        alpha, foreground = _matte_known_background(full, background, subject, near, rgb_noise)
+    else:
+        subject_small = _busy_subject(small, lab, border)
+        soft = _resize(subject_small.astype(np.float32), width, height)
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
+        radius = max(2, round(max(width, height) / 300))
+        alpha = np.clip(_guided_filter(grey, soft, radius, 1e-3), 0, 1)
+        alpha = np.clip((alpha - 0.1) / 0.8, 0, 1)
+        scale_px = max(width, height) / 1000
+        clear = (alpha < 0.02).astype(np.float32)
+        background = _fill_half(full, clear, (4.0 * scale_px, 16.0 * scale_px, 64.0 * scale_px))
+        core = (alpha > 0.98).astype(np.float32)
+        foreground = _fill_half(full, core, (4.0 * scale_px, 16.0 * scale_px, 64.0 * scale_px))
+    # Decontaminate: solve the compositing equation for the subject colour where alpha is partial.
+    partial = (alpha > 0) & (alpha < 0.999)
+    a = alpha[partial][:, None]
+    solved = (full[partial] - (1 - a) * background[partial]) / np.maximum(a, 0.05)
+    trust = np.clip((a - 0.3) / 0.5, 0, 1)
+    colour = rgb.copy()
+    colour[partial] = (
+        np.clip(solved * trust + foreground[partial] * (1 - trust), 0, 255).round().astype(np.uint8)
+    )
+    out = np.dstack([colour, (alpha * 255).round().astype(np.uint8)])
+    return Image.fromarray(out, "RGBA")
