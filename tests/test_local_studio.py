@@ -709,3 +709,30 @@ def test_command_line_server_serves_until_interrupted() -> None:
         stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
     assert secret_key not in first_line + stdout + stderr
+
+
+def test_command_line_flags_set_the_public_url_and_the_private_image_opt_in() -> None:
+    """--public-url sets the result links' origin; --allow-private-image-urls lets a loopback URL in."""
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "lib.local_studio", "--port", "0"),
+            *("--public-url", "https://studio.example.org", "--allow-private-image-urls"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        endpoint = process.stdout.readline().split(": ", 1)[1].strip()
+        cli = LocalStudioHandle(endpoint, DEMO_API_KEY, lambda: None)
+        image_url = post(cli, {"prompt": "a red barn", "model": KLEIN}).json()["image_url"]
+        assert image_url.startswith("https://studio.example.org/files/")
+        local_url = base_url(cli) + image_url.removeprefix("https://studio.example.org")
+        edit = post(cli, {"prompt": "in winter", "model": KLEIN, "input_image": local_url})
+        assert edit.status_code == 200, edit.text
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
