@@ -294,6 +294,68 @@ class HistoryStore:
             self._image_path(workspace_id, entry_id).unlink(missing_ok=True)
         return deleted
 
+    def adopt_workspace(self, old_id: str, new_id: str) -> int:
+        """Move every entry of old_id (rows, thumbnails, images, inputs) to new_id; returns how many moved.
+
+        The rows move in one transaction, which is the claim: of several callers adopting the same old id,
+        the first to commit gets every entry and the others get 0. Files are linked under the new id before
+        that commit and unlinked from the old id after it, so a crash at any point leaves each listed entry
+        with its files; the sweep removes whichever copy no row lists.
+        """
+        _check_workspace_id(old_id)
+        _check_workspace_id(new_id)
+        if old_id == new_id:
+            raise ValueError("a workspace can't be moved onto itself")
+        with self._connection() as db:
+            rows = db.execute("SELECT id, has_image FROM entries WHERE workspace_id = ?",
+                              (old_id,)).fetchall()
+            files = [row["file"] for row in db.execute(
+                "SELECT DISTINCT file FROM entry_inputs WHERE workspace_id = ?", (old_id,))]
+        if not rows:
+            return 0
+        entry_ids = [row["id"] for row in rows]
+        image_ids = [row["id"] for row in rows if row["has_image"]]
+        with self._inputs_lock:
+            sources = [*((self._image_path(old_id, entry_id), self._image_path(new_id, entry_id))
+                         for entry_id in image_ids),
+                       *((self._input_path(old_id, name), self._input_path(new_id, name)) for name in files)]
+            created: list[Path] = []
+            try:
+                for source, target in sources:
+                    if _link_file(source, target):
+                        created.append(target)
+                with self._connection() as db, _transaction(db):
+                    moved = [entry_id for entry_id in entry_ids if db.execute(
+                        "UPDATE entries SET workspace_id = ? WHERE workspace_id = ? AND id = ?",
+                        (new_id, old_id, entry_id)).rowcount == 1]
+                    db.executemany(
+                        "UPDATE entry_inputs SET workspace_id = ? WHERE workspace_id = ? AND entry_id = ?",
+                        [(new_id, old_id, entry_id) for entry_id in moved])
+                    left_behind = {row["id"] for row in db.execute(
+                        "SELECT id FROM entries WHERE workspace_id = ?", (old_id,))}
+                    inputs_left = {name for name in files if _input_in_use(db, old_id, name)}
+                    inputs_moved = {name for name in files if _input_in_use(db, new_id, name)}
+            except BaseException:
+                for path in created:  # no row lists them under the new id: nothing else can be using them
+                    path.unlink(missing_ok=True)
+                raise
+            listed = {*(self._image_path(new_id, entry_id) for entry_id in moved),
+                      *(self._input_path(new_id, name) for name in inputs_moved)}
+            # Rows first, then files: a crash in between leaves unlisted files (swept), never a lost image.
+            # Copies no moved row lists (another caller claimed the rows first) go, and so do the old files.
+            unlisted = [path for path in created if path not in listed]
+            unlisted += [self._image_path(old_id, entry_id) for entry_id in image_ids
+                         if entry_id not in left_behind]
+            unlisted += [self._input_path(old_id, name) for name in files if name not in inputs_left]
+            for path in unlisted:
+                path.unlink(missing_ok=True)
+        for folder in (self._images / old_id / INPUTS_FOLDER, self._images / old_id):
+            with contextlib.suppress(OSError):  # not empty (another entry is still there) or gone already
+                folder.rmdir()
+        if moved:
+            logger.info("Moved %d history entries to a new workspace id", len(moved))
+        return len(moved)
+
     # -- reading -------------------------------------------------------------------------------------
 
     def list(self, workspace_id: str, *, kind: str | None = None, limit: int = 24,
@@ -735,6 +797,31 @@ def _write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def _link_file(source: Path, target: Path) -> bool:
+    """Give source's file a second name at target (a copy where links are refused); False when nothing to do.
+
+    Nothing is done when target exists already (an input image kept once) or source is gone (moved by
+    another caller, or lost before). The new name is marked fresh so that a sweep elsewhere leaves it alone
+    while the rows that will list it are still on their way.
+    """
+    if target.exists():
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except (FileNotFoundError, FileExistsError):
+        return False
+    except OSError:  # a file system without hard links: copy, still atomically
+        try:
+            data = source.read_bytes()
+        except FileNotFoundError:
+            return False
+        _write_atomically(target, data)
+        return True
+    os.utime(target)
+    return True
 
 
 def _write_member(archive: zipfile.ZipFile, name: str, data: bytes, created_at: float) -> None:

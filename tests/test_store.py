@@ -459,3 +459,105 @@ def test_a_database_of_the_first_release_is_upgraded_in_place(tmp_path: Path, wo
     check = sqlite3.connect(root / "history.sqlite3")
     assert check.execute("PRAGMA user_version").fetchone()[0] == 2
     check.close()
+
+
+def _legacy_history(store: HistoryStore, workspace: str) -> None:
+    """A workspace with one entry of each kind; two edits share an input image."""
+    beach, dog = _png(colour=(0, 90, 200)), _png(colour=(90, 60, 20))
+    store.add(workspace, "generation", prompt="a lighthouse", image_png=_png(), model="flux-2-pro",
+              credits_used=4)
+    store.add(workspace, "edit", prompt="add a dog", image_png=_png(colour=(1, 2, 3)),
+              input_images=[beach, dog])
+    store.add(workspace, "edit", prompt="at dusk", image_png=_png(colour=(4, 5, 6)), input_images=[beach])
+    store.add(workspace, "cutout", prompt="remove background",
+              image_png=_png(mode="RGBA", colour=(9, 9, 9, 0)), input_images=[dog], source_name="dog.jpg")
+    store.add(workspace, "enhancement", prompt="a cat", text="a cat in golden light", credits_used=0)
+
+
+def _contents(store: HistoryStore, workspace: str) -> list[tuple[object, ...]]:
+    """Everything a person can read of a workspace, without the workspace id: rows, images, inputs."""
+    return [(entry.id, entry.kind, entry.prompt, entry.text, entry.source_name, entry.thumbnail,
+             entry.input_count, store.image_png(workspace, entry.id), store.input_images(workspace, entry.id))
+            for entry in store.list(workspace, limit=100)]
+
+
+def test_adopting_a_workspace_moves_its_whole_history(store: HistoryStore, workspace: str) -> None:
+    """Entries, thumbnails, images and input images all move to the new id; the old id keeps nothing."""
+    _legacy_history(store, workspace)
+    before = _contents(store, workspace)
+    new = new_workspace_id()
+
+    assert store.adopt_workspace(workspace, new) == 5
+    assert _contents(store, new) == before
+    assert all(entry.workspace_id == new for entry in store.list(new))
+    assert store.count(workspace) == 0 and _contents(store, workspace) == []
+    assert not (store.root / "images" / workspace).exists()
+    # Every file left is one a row lists: the sweep finds nothing to remove, even with no age limit.
+    assert store.sweep_leftovers(min_age_seconds=0) == 0
+    assert _contents(store, new) == before
+    assert len(_files(store.root)) == 4 + 2  # four images, two distinct input images
+    with zipfile.ZipFile(io.BytesIO(store.export_zip(new))) as archive:
+        assert len([name for name in archive.namelist() if name.startswith("inputs/")]) == 2
+
+    assert store.adopt_workspace(workspace, new_workspace_id()) == 0  # claimed once
+
+
+def test_adopting_refuses_bad_ids(store: HistoryStore, workspace: str) -> None:
+    """Malformed ids and a move onto itself are refused before anything is touched."""
+    _legacy_history(store, workspace)
+    for old, new in ((workspace, "../escape"), ("../escape", workspace), (workspace, workspace)):
+        with pytest.raises(ValueError):
+            store.adopt_workspace(old, new)
+    assert store.count(workspace) == 5
+
+
+def test_a_failed_adoption_keeps_the_history_where_it_was(tmp_path: Path, workspace: str) -> None:
+    """When the rows can't move (the database stays locked), the old id keeps everything, the new nothing."""
+    with HistoryStore(tmp_path / "data", busy_timeout=0.2) as store:
+        _legacy_history(store, workspace)
+        before = _contents(store, workspace)
+        files = _files(store.root)
+        new = new_workspace_id()
+        blocker = sqlite3.connect(store.root / "history.sqlite3", isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(sqlite3.OperationalError):
+                store.adopt_workspace(workspace, new)
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert _contents(store, workspace) == before
+        assert _files(store.root) == files and store.count(new) == 0
+        assert store.adopt_workspace(workspace, new) == 5  # the next try claims it whole
+
+
+@pytest.mark.parametrize("same_process", [True, False])
+def test_concurrent_adoptions_give_the_history_to_exactly_one(tmp_path: Path, workspace: str,
+                                                              same_process: bool) -> None:
+    """Two adopters of one old id at once: one gets every entry, the other none; nothing lost or doubled."""
+    root = tmp_path / "data"
+    with HistoryStore(root) as first, HistoryStore(root) as second:
+        _legacy_history(first, workspace)
+        before = _contents(first, workspace)
+        files_before = len(_files(root))
+        stores = [first, first if same_process else second]  # two instances race like two processes
+        new_ids = [new_workspace_id(), new_workspace_id()]
+        moved = [0, 0]
+        start = threading.Barrier(2)
+
+        def adopt(index: int) -> None:
+            start.wait()
+            moved[index] = stores[index].adopt_workspace(workspace, new_ids[index])
+
+        threads = [threading.Thread(target=adopt, args=(index,)) for index in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert sorted(moved) == [0, 5]
+        winner, loser = new_ids if moved[0] else reversed(new_ids)
+        assert _contents(first, winner) == before
+        assert first.count(loser) == 0 and first.count(workspace) == 0
+        assert len(_files(root)) == files_before  # no copy left behind, none missing
+        assert all(path.parent.name in (winner, "inputs") for path in _files(root))
