@@ -1,4 +1,4 @@
-"""The prompt enhancer: verbatim user words, no contradictions, three kinds of detail, length limit."""
+"""The prompt enhancer: verbatim user words, no contradictions, the scene kept, no repeats, length limit."""
 
 from __future__ import annotations
 
@@ -163,3 +163,32 @@ def test_prompt_at_the_limit_comes_back_unchanged() -> None:
 def test_blank_prompt_is_returned_as_is() -> None:
     """Nothing to enhance: whitespace comes back untouched rather than invented detail."""
     assert enhance_prompt("   ") == "   "
+
+
+def test_additions_describe_the_scene_the_user_chose() -> None:
+    """The detail added to "a dog on a beach" mentions the beach; a cat in a kitchen gets the kitchen."""
+    beach = added_text("a dog on a beach")
+    kitchen = added_text("a cat sleeping in a kitchen")
+    assert "beach" in beach and "kitchen" not in beach
+    assert "kitchen" in kitchen and "beach" not in kitchen
+    assert "natural habitat" not in beach  # a habitat would replace the beach the user asked for
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "a dog on a beach",
+        "A cat sleeping on a windowsill.",
+        "a woman in a red coat in Paris",
+        "A serene Japanese garden with cherry blossoms",
+        "a red fox in the snow at sunset, watercolor",
+        "minimalist logo for a bakery called Crumb",
+        "a cup of coffee",
+    ],
+)
+def test_enhancing_twice_repeats_nothing(prompt: str) -> None:
+    """Enhancing an enhanced prompt adds no phrase twice: it comes back as it was."""
+    once = enhance_prompt(prompt)
+    twice = enhance_prompt(once)
+    assert twice == once
+    assert enhance_prompt(twice) == once

@@ -1,4 +1,8 @@
-"""Prompt enhancer: keeps the user's prompt verbatim and appends detail that fits its subject."""
+"""Prompt enhancer: keeps the user's prompt verbatim and appends detail that fits its subject and scene.
+
+Enhancing an enhanced prompt adds nothing twice: the detail is chosen from the user's own words (the
+phrases this enhancer added are set aside first), and a phrase already in the prompt is not added.
+"""
 
 from __future__ import annotations
 
@@ -175,6 +179,18 @@ _SETTING = re.compile(
 _LETTERING = _words(
     "text, lettering, typography, wordmark, title, words, saying, says, name, letter, font, sign"
 )
+# The place a scene is set in: the last "on a beach", "in Paris", "by the lake" of the prompt.
+_PLACE = re.compile(
+    r"\b(?:in|on|at|by|near|beside|inside|under|beneath|among|across|along|over)\s+"
+    r"(?:(?:a|an|the|some)\s+)?((?:[A-Za-z][\w'-]*\s+){0,2}?[A-Za-z][\w'-]*)(?=\s*(?:[,.;:!?]|$|\s+(?:at|in|with|during|under|on)\b))",
+    re.IGNORECASE,
+)
+_NOT_PLACES = _words(
+    "sunset, sunrise, dawn, dusk, night, noon, midnight, twilight, golden hour, morning, evening, "
+    "afternoon, winter, summer, spring, autumn, fall, rain, snow, fog, mist, style, focus, detail, "
+    "color, colour, colors, colours, background, foreground, coat, dress, hat, suit, jacket, shirt, "
+    "uniform, armor, armour, costume, love, silhouette, motion, action, profile, frame"
+)
 _FEATHERS = _words("bird, owl, eagle, parrot, penguin, duck, swan, hummingbird, chicken")
 _SCALES = _words(
     "fish, goldfish, koi, snake, lizard, shark, turtle, frog, octopus, jellyfish, whale, dolphin"
@@ -348,6 +364,15 @@ def _named_colours(prompt: str) -> list[str]:
     return seen[:3]
 
 
+def _place(prompt: str) -> str | None:
+    """The place the prompt sets its subject in ("the beach", "Paris"), or None when it names none."""
+    for found in reversed(list(_PLACE.finditer(prompt))):
+        words = found.group(1)
+        if not _NOT_PLACES.search(words):
+            return words if words[0].isupper() else f"the {words.lower()}"
+    return None
+
+
 def _details(prompt: str) -> list[str]:
     """Detail fragments for the prompt: subject, setting, medium, lighting, composition, mood, palette."""
     if _mostly_non_latin(prompt):
@@ -369,6 +394,9 @@ def _details(prompt: str) -> list[str]:
         subject = "clean, simple shapes with deliberate detail"
 
     setting = "" if _SETTING.search(prompt) and kind_name not in ("landscape", "abstract") else kind.setting
+    place = _place(prompt) if kind_name not in ("logo", "abstract") else None
+    if place:  # the scene the user chose stays the scene: described, never replaced
+        setting = f"{place} rendered in believable depth around the subject"
     if setting and not photographic:
         setting = setting.replace("softly blurred ", "simple ")
 
@@ -399,12 +427,43 @@ def _details(prompt: str) -> list[str]:
     return [part for part in (subject, setting, medium, light, composition, mood, palette) if part]
 
 
+def _added_phrases() -> list[str]:
+    """Every fixed phrase this enhancer may add, longest first."""
+    phrases = {text for kind in _KINDS.values() for text in vars(kind).values() if isinstance(text, str)}
+    phrases |= {kind.setting.replace("softly blurred ", "simple ") for kind in _KINDS.values()}
+    phrases |= {text for _, text in (*_ART_MEDIA, *_LIGHT_BY_CONTEXT)} | set(_NEUTRAL)
+    phrases |= {_KINDS["animal"].subject.format(coat=coat) for coat in ("fur", "feathers", "scales")}
+    phrases |= {"clean, simple shapes with deliberate detail", "with clean, legible lettering"}
+    phrases |= {"a rich tonal range from deep shadows to clean highlights"}
+    return sorted((phrase for phrase in phrases if phrase and "{" not in phrase), key=len, reverse=True)
+
+
+_ADDED = [re.escape(phrase) for phrase in _added_phrases()] + [
+    r"sharp detail and (?:rich tonal|natural colour) rendition",
+    r"a harmonious palette built around the [\w ,]+? tones",
+    r"an? \w+ mood carried through every detail",
+    r"(?:the [\w' -]+?|[A-Z][\w' -]*?) rendered in believable depth around the subject",
+]
+_ADDED_PHRASE = re.compile(rf"[,.;]?\s*\b(?:{'|'.join(_ADDED)})(?=\s*[,.;]|\s*$)", re.IGNORECASE)
+
+
+def _users_words(prompt: str) -> str:
+    """The prompt without the phrases this enhancer adds: what the user wrote, to choose detail from."""
+    return _ADDED_PHRASE.sub("", prompt).strip(" ,;") or prompt
+
+
 def enhance_prompt(prompt: str) -> str:
-    """The prompt, verbatim, followed by concrete detail fitting its subject; at most MAX_PROMPT_CHARS."""
+    """The prompt, verbatim, followed by concrete detail fitting its subject; at most MAX_PROMPT_CHARS.
+
+    Detail already in the prompt is not added again, so enhancing an enhanced prompt returns it as is.
+    """
     base = prompt.strip()
     if not base or len(base) >= MAX_PROMPT_CHARS:
         return prompt
-    parts = _details(base)
+    present = base.lower()
+    parts = [part for part in _details(_users_words(base)) if part.lower() not in present]
+    if not parts:
+        return prompt
     sentence_end = base[-1] in ".!?。！？"
     separator = " " if sentence_end or base[-1] in ",;:" else ", "
     # Drop fragments from the end until the whole fits; the user's words always stay.
