@@ -5,6 +5,8 @@ string were adopted, someone could hand a colleague a link and later read what t
 id is a random part plus an HMAC-SHA256 tag of it under a server-side secret, and a link is adopted only
 when its tag checks out. Every replica of one deployment must share the secret
 (IMAGE_STUDIO_WORKSPACE_SECRET); with none configured, one is generated once and kept in the data folder.
+
+Links made before ids were signed still reach their history, once: see open_workspace_link.
 """
 
 from __future__ import annotations
@@ -13,14 +15,21 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import logging
 import os
 import re
 import secrets
+import sqlite3
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from lib.config import WORKSPACE_SECRET_NAME, resolve_data_dir, resolve_workspace_secret
+from lib.store import HistoryStore, is_valid_workspace_id
+from lib.team import is_person_key
+
+logger = logging.getLogger(__name__)
 
 SECRET_FILE = "workspace-link-secret"
 MIN_SECRET_CHARS = 16
@@ -37,7 +46,7 @@ def mint_workspace_id(secret: bytes) -> str:
     return nonce + _tag(nonce, secret)
 
 
-def is_genuine_workspace_id(value: object, secret: bytes) -> bool:
+def is_genuine_workspace_id(value: object, secret: bytes) -> TypeGuard[str]:
     """True only for an id minted under this secret (the tag is compared in constant time)."""
     if not isinstance(value, str) or not _SHAPE.fullmatch(value):
         return False
@@ -50,6 +59,49 @@ def workspace_id_from_link(value: object, secret: bytes) -> str:
     if isinstance(value, str) and is_genuine_workspace_id(value, secret):
         return value
     return mint_workspace_id(secret)
+
+
+@dataclass(frozen=True)
+class OpenedLink:
+    """The workspace a link opens, and what to tell the person once about it (None: nothing to say)."""
+
+    workspace_id: str
+    notice: str | None = None
+
+
+def open_workspace_link(value: object, secret: bytes, store: HistoryStore) -> OpenedLink:
+    """The workspace a link opens: its own when genuine; an old-style link's history moved to a fresh id.
+
+    Why an unsigned id may still claim a history: nobody can create one any more. Every workspace the app
+    writes to since ids were signed is minted (or is a signed-in person's key, never taken from a link),
+    so a history under an unsigned id was made before the change, by whoever held that link. Its first
+    opening moves it to a fresh signed id and leaves the old id empty: a link planted now opens an empty
+    workspace, and a leaked old link is worth one claim, after which its owner's bookmark no longer works
+    (they are told to bookmark the new address).
+    """
+    if is_genuine_workspace_id(value, secret):
+        return OpenedLink(value)
+    fresh = mint_workspace_id(secret)
+    if not is_legacy_workspace_id(value, secret):
+        return OpenedLink(fresh)
+    try:
+        moved = store.adopt_workspace(value, fresh)
+    except (OSError, sqlite3.Error) as exc:  # rolled back: the old link still holds the whole history
+        logger.warning("Could not move an old workspace link's history: %s", type(exc).__name__)
+        return OpenedLink(fresh, "Your earlier history could not be opened just now; it is safe. Open your "
+                                 "old link again in a moment to bring it back.")
+    if not moved:
+        return OpenedLink(fresh)
+    items = "1 item" if moved == 1 else f"{moved} items"
+    return OpenedLink(fresh, f"Your history ({items}) now lives at a new, private address: the one in your "
+                             "browser's address bar. Bookmark it now: your old link will open an empty "
+                             "workspace from now on.")
+
+
+def is_legacy_workspace_id(value: object, secret: bytes) -> TypeGuard[str]:
+    """True for an id shaped like the unsigned ones links carried before (never a person's history key)."""
+    return (is_valid_workspace_id(value) and not is_genuine_workspace_id(value, secret)
+            and not is_person_key(value))
 
 
 def workspace_secret(secrets_mapping: Mapping[str, Any] | None, environ: Mapping[str, str]) -> bytes:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import stat
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from lib.config import DATA_DIR_NAME, WORKSPACE_SECRET_NAME
-from lib.store import is_valid_workspace_id, new_workspace_id
+from lib.store import HistoryStore, is_valid_workspace_id, new_workspace_id
+from lib.team import person_key
 from lib.workspace_links import (
     SECRET_FILE,
+    OpenedLink,
     is_genuine_workspace_id,
     mint_workspace_id,
+    open_workspace_link,
     stored_secret,
     workspace_id_from_link,
     workspace_secret,
@@ -91,3 +97,89 @@ def test_a_damaged_secret_file_is_an_error_not_a_weak_secret(tmp_path: Path) -> 
     (tmp_path / SECRET_FILE).write_text("")
     with pytest.raises(ValueError, match="delete the file"):
         stored_secret(tmp_path)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[HistoryStore]:
+    """A real history store in a temporary folder."""
+    with HistoryStore(tmp_path / "data") as history:
+        yield history
+
+
+def _png() -> bytes:
+    """A small PNG."""
+    out = io.BytesIO()
+    Image.new("RGB", (32, 32), (20, 120, 220)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _made_before_signing(store: HistoryStore) -> str:
+    """An old-style (unsigned) workspace id with an edit and an enhancement in its history."""
+    legacy = new_workspace_id()
+    store.add(legacy, "edit", prompt="a boat at sea", image_png=_png(), input_images=[_png()])
+    store.add(legacy, "enhancement", prompt="a boat", text="a boat on a calm sea", credits_used=0)
+    return legacy
+
+
+def test_a_genuine_link_opens_its_own_workspace(store: HistoryStore) -> None:
+    """A link this deployment minted opens as it is, with nothing to tell."""
+    genuine = mint_workspace_id(SECRET)
+    assert open_workspace_link(genuine, SECRET, store) == OpenedLink(genuine)
+
+
+def test_an_old_link_with_history_moves_it_to_a_new_signed_id_once(store: HistoryStore) -> None:
+    """An old-style link's history moves whole to a fresh signed id, said once; the old link is then empty."""
+    legacy = _made_before_signing(store)
+    entries = store.list(legacy)
+
+    opened = open_workspace_link(legacy, SECRET, store)
+    assert is_genuine_workspace_id(opened.workspace_id, SECRET)
+    assert [entry.prompt for entry in store.list(opened.workspace_id)] == [entry.prompt for entry in entries]
+    edit = next(entry for entry in store.list(opened.workspace_id) if entry.kind == "edit")
+    assert store.image_png(opened.workspace_id, edit.id) is not None
+    assert store.input_images(opened.workspace_id, edit.id) == [_png()]
+    assert opened.notice is not None and "2 items" in opened.notice and "Bookmark" in opened.notice
+    assert legacy not in opened.notice and opened.workspace_id not in opened.notice
+    assert store.count(legacy) == 0
+
+    again = open_workspace_link(legacy, SECRET, store)
+    assert again.notice is None and again.workspace_id not in (legacy, opened.workspace_id)
+    assert store.count(again.workspace_id) == 0
+    assert store.count(opened.workspace_id) == 2  # the second opening took nothing from the first
+
+
+@pytest.mark.parametrize("link", [new_workspace_id(), "attacker-chosen-workspace-name", "", None, "../x" * 8])
+def test_links_without_history_open_a_fresh_workspace_silently(store: HistoryStore, link: object) -> None:
+    """An unknown old-style id, or anything not well-formed, opens a fresh empty workspace with no notice."""
+    opened = open_workspace_link(link, SECRET, store)
+    assert opened.notice is None and opened.workspace_id != link
+    assert is_genuine_workspace_id(opened.workspace_id, SECRET) and store.count(opened.workspace_id) == 0
+
+
+def test_a_persons_history_can_never_be_claimed_through_a_link(store: HistoryStore) -> None:
+    """A signed-in person's history key in ?ws= is not an old link: their history stays theirs."""
+    person = person_key("https://accounts.example.com", "12345")
+    store.add(person, "enhancement", prompt="mine", text="mine, in golden light")
+    opened = open_workspace_link(person, SECRET, store)
+    assert opened.notice is None and store.count(opened.workspace_id) == 0
+    assert store.count(person) == 1
+
+
+def test_two_tabs_opening_one_old_link_at_once_share_nothing(store: HistoryStore) -> None:
+    """Two openings of the same old link at the same moment: exactly one gets the history, whole."""
+    legacy = _made_before_signing(store)
+    opened: list[OpenedLink] = []
+    start = threading.Barrier(2)
+
+    def open_link() -> None:
+        start.wait()
+        opened.append(open_workspace_link(legacy, SECRET, store))
+
+    threads = [threading.Thread(target=open_link) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    counts = sorted(store.count(link.workspace_id) for link in opened)
+    assert counts == [0, 2] and store.count(legacy) == 0
+    assert sorted(link.notice is not None for link in opened) == [False, True]
