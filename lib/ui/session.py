@@ -11,7 +11,7 @@ from lib.errors import AuthenticationError, InsufficientCreditsError
 from lib.store import HistoryStore
 from lib.ui import connection_panel, sign_in
 from lib.workspace import HistorySaveError, Outcome, Workspace
-from lib.workspace_links import workspace_id_from_link, workspace_secret
+from lib.workspace_links import open_workspace_link, workspace_secret
 
 WORKSPACE_PARAM = "ws"
 _WORKSPACE_ID = "workspace_id"
@@ -41,15 +41,18 @@ def workspace_id() -> str:
             del st.query_params[WORKSPACE_PARAM]
         return member.person.key
     if _WORKSPACE_ID not in st.session_state:
-        # Only an id this deployment minted is adopted: any other (a planted link, an old-style id) opens a
-        # fresh workspace, and the URL below changes to it.
+        # Only an id this deployment minted is adopted: any other opens a fresh workspace (an old-style link
+        # bringing its history along, once), and the URL below changes to it.
         try:
             secret = workspace_secret(st.secrets, os.environ)
         except ValueError as problem:  # a configured secret too short to protect anyone: the operator's fix
             st.error(str(problem), icon=":material/key_off:")
             st.stop()
         from_url = st.query_params.get(WORKSPACE_PARAM)
-        st.session_state[_WORKSPACE_ID] = workspace_id_from_link(from_url, secret)
+        opened = open_workspace_link(from_url, secret, history_store())
+        st.session_state[_WORKSPACE_ID] = opened.workspace_id
+        if opened.notice:
+            st.toast(opened.notice, icon=":material/bookmark:", duration="infinite")
     current = st.session_state[_WORKSPACE_ID]
     if st.query_params.get(WORKSPACE_PARAM) != current:
         st.query_params[WORKSPACE_PARAM] = current
