@@ -54,13 +54,6 @@ def is_genuine_workspace_id(value: object, secret: bytes) -> TypeGuard[str]:
     return hmac.compare_digest(tag, _tag(nonce, secret))
 
 
-def workspace_id_from_link(value: object, secret: bytes) -> str:
-    """The link's workspace id when this deployment minted it; any other value gets a fresh workspace."""
-    if isinstance(value, str) and is_genuine_workspace_id(value, secret):
-        return value
-    return mint_workspace_id(secret)
-
-
 @dataclass(frozen=True)
 class OpenedLink:
     """The workspace a link opens, and what to tell the person once about it (None: nothing to say)."""
