@@ -150,7 +150,7 @@ def test_documented_enhance_example_is_free(local_studio: LocalStudioHandle) -> 
 
 
 def test_edit_with_an_input_image(local_studio: LocalStudioHandle, samples_dir: Path) -> None:
-    """A generation with input_image is an edit of that image, at its size, at the model's price."""
+    """With input_image a generation is an edit, at the default ratio's size and the model's price."""
     source = photo(samples_dir, "coffee.jpg")
     body = {"prompt": "make it warmer, golden hour", "model": KLEIN, "input_image": data_url(source, "JPEG")}
     response = post(local_studio, body)
@@ -158,7 +158,7 @@ def test_edit_with_an_input_image(local_studio: LocalStudioHandle, samples_dir: 
     result = response.json()
     assert result["engine"] == "local-edit"
     assert result["credits_used"] == 1
-    assert download(result["image_url"]).size == source.size
+    assert download(result["image_url"]).size == engines.output_size(None)  # no ratio given: the default
 
 
 def test_background_removal_returns_a_cutout_for_two_credits(

@@ -153,17 +153,20 @@ class Studio:
                 None,
                 lambda: _as_rgba(engines.remove_background(images[0])),
             )
-        if images:
-            # The offline editor works on the first image; the others are checked, but only FLUX reads them.
-            return _Job(
-                "local-edit", price, request.model, lambda: engines.edit_image(request.prompt, images[0])
-            )
         width, height = engines.output_size(request.aspect_ratio)
+        if images:
+            # Like generation, an edit comes out at the ratio's size; every input image is composed into it.
+            return _Job(
+                "local-edit",
+                price,
+                request.model,
+                lambda: engines.edit_image(request.prompt, images, (width, height)),
+            )
         return _Job(
             "local-preview",
             price,
             request.model,
-            lambda: engines.render_preview(request.prompt, width, height),
+            lambda: engines.render_preview(request.prompt, width, height, request.model),
         )
 
     def _charge(self, account: str, credits: int) -> int:

@@ -1,10 +1,14 @@
-"""Edits: prompt-driven adjustments of an input image (tone, colour, blur, style, mirror), same size out."""
+"""Edits: prompt-driven adjustments (tone, colour, blur, style, mirror) of the input images, composed.
+
+Several inputs are laid side by side, each filling its share of the frame; the frame has the size the
+request's aspect ratio gives (as for generation), or the first image's size when none is given.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
@@ -107,12 +111,53 @@ _MIRROR = _word(r"mirror|mirrored|flip|flipped|flip horizontally|horizontal flip
 _VERTICAL = _word(r"upside[\s-]down|flip vertically|vertical flip|flipped vertically")
 
 
-def edit_image(prompt: str, image: Image.Image) -> Image.Image:
-    """The image adjusted as the prompt asks (tone, colour, style, blur, mirror); same size, alpha kept."""
-    alpha = image.getchannel("A") if image.mode in ("RGBA", "LA", "PA") else None
-    if image.mode == "P" and "transparency" in image.info:
-        alpha = image.convert("RGBA").getchannel("A")
-    result = image.convert("RGB")
+def _has_alpha(image: Image.Image) -> bool:
+    """True when the image carries transparency (an alpha channel or a transparent palette entry)."""
+    return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+
+
+def _cover(image: Image.Image, width: int, height: int) -> Image.Image:
+    """The image scaled to cover width x height and centre-cropped to it (nothing is stretched)."""
+    scale = max(width / image.width, height / image.height)
+    scaled = image.resize(
+        (max(width, round(image.width * scale)), max(height, round(image.height * scale))),
+        Image.Resampling.LANCZOS,
+    )
+    left, top = (scaled.width - width) // 2, (scaled.height - height) // 2
+    return scaled.crop((left, top, left + width, top + height))
+
+
+def compose(images: Sequence[Image.Image], size: tuple[int, int]) -> Image.Image:
+    """The images side by side (along the frame's long side), each covering an equal panel; RGBA."""
+    width, height = size
+    frame = Image.new("RGBA", size, (0, 0, 0, 0))
+    across = width >= height
+    count = len(images)
+    for index, image in enumerate(images):
+        start, end = ((width if across else height) * k // count for k in (index, index + 1))
+        panel = (end - start, height) if across else (width, end - start)
+        frame.paste(_cover(image.convert("RGBA"), *panel), (start, 0) if across else (0, start))
+    return frame
+
+
+def edit_image(
+    prompt: str, image: Image.Image | Sequence[Image.Image], size: tuple[int, int] | None = None
+) -> Image.Image:
+    """The images adjusted as the prompt asks (tone, colour, style, blur, mirror), side by side at `size`.
+
+    One image and no size: the same size out. Alpha is kept when an input has it.
+    """
+    images = [image] if isinstance(image, Image.Image) else list(image)
+    if not images:
+        raise ValueError("an edit needs at least one image")
+    size = size or images[0].size
+    if len(images) == 1 and images[0].size == size:
+        source = images[0]
+        alpha = source.convert("RGBA").getchannel("A") if _has_alpha(source) else None
+    else:
+        source = compose(images, size)
+        alpha = source.getchannel("A") if any(_has_alpha(i) for i in images) else None
+    result = source.convert("RGB")
     if _VERTICAL.search(prompt):
         result = ImageOps.flip(result)
         alpha = ImageOps.flip(alpha) if alpha else None
@@ -127,8 +172,8 @@ def edit_image(prompt: str, image: Image.Image) -> Image.Image:
             applied = True
     if not applied and not (_VERTICAL.search(prompt) or _MIRROR.search(prompt)):
         result = _polish(result, rng)
-    if result.size != image.size:  # every step keeps the size; this guards the promise all the same
-        result = result.resize(image.size, Image.Resampling.LANCZOS)
+    if result.size != size:  # every step keeps the size; this guards the promise all the same
+        result = result.resize(size, Image.Resampling.LANCZOS)
     if alpha is not None:
         result.putalpha(alpha)
     return result

@@ -1,4 +1,9 @@
-"""Preview generator: a deterministic scene composed from the prompt's words, rendered at ~1 MP."""
+"""Preview generator: a deterministic scene composed from the prompt's words, rendered at ~1 MP.
+
+The two models draw the same scene differently, as the real ones differ: flux-2-klein-9b renders at
+half resolution with a flatter palette (faster, simpler), flux-2-pro at full resolution with a detail
+pass. The label names the model that drew the preview.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import hashlib
 import math
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from lib.contract import ASPECT_RATIOS, DEFAULT_ASPECT_RATIO, aspect_ratio_value
 from lib.local_studio.engines.canvas import Canvas
@@ -24,11 +29,13 @@ from lib.local_studio.engines.landscape import (
     draw_water,
 )
 from lib.local_studio.engines.scene import Scene
-from lib.local_studio.engines.styles import apply_style, style_of
+from lib.local_studio.engines.styles import apply_style, posterize_kmeans, style_of
 
 __all__ = ["edit_image", "output_size", "render_preview"]
 
 _TARGET_PIXELS = 1024 * 1024
+_DRAFT_MODEL = "flux-2-klein-9b"  # the fast model: drafts at half resolution, in fewer colours
+_DRAFT_COLOURS = 20
 
 
 def output_size(aspect_ratio: str | None) -> tuple[int, int]:
@@ -47,13 +54,17 @@ def _seed(prompt: str) -> int:
     return int.from_bytes(hashlib.sha256(prompt.encode("utf-8")).digest()[:8], "little")
 
 
-def _label(image: Image.Image) -> Image.Image:
-    """A small, unobtrusive 'Preview' label in the lower right corner."""
+def label_text(model: str | None) -> str:
+    """The words of a preview's label: that it is a preview, and which model drew it."""
+    return f"Preview · {model}" if model else "Preview"
+
+
+def _label(image: Image.Image, text: str) -> Image.Image:
+    """A small, unobtrusive label in the lower right corner."""
     size = max(12, image.height // 48)
     font = ImageFont.load_default(size=size)
     overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
-    text = "Preview"
     left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
     pad = size // 2
     x1, y1 = image.width - pad, image.height - pad
@@ -63,8 +74,23 @@ def _label(image: Image.Image) -> Image.Image:
     return Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")
 
 
-def render_preview(prompt: str, width: int, height: int) -> Image.Image:
-    """A deterministic RGB preview of the prompt: a scene built from its words, styled as it asks."""
+def render_preview(prompt: str, width: int, height: int, model: str | None = None) -> Image.Image:
+    """A deterministic RGB preview of the prompt as the model would draw it, labelled with the model."""
+    draft = model == _DRAFT_MODEL
+    if draft:
+        pixels = _render_scene(prompt, max(16, width // 2), max(16, height // 2))
+        pixels = posterize_kmeans(pixels, _DRAFT_COLOURS)
+        drawn = Image.fromarray(pixels, "RGB").resize((width, height), Image.Resampling.BILINEAR)
+    else:
+        pixels = _render_scene(prompt, width, height)
+        drawn = Image.fromarray(pixels, "RGB")
+        if model:  # the high-fidelity model: finer texture and crisper edges than the draft
+            drawn = drawn.filter(ImageFilter.UnsharpMask(radius=2, percent=90, threshold=1))
+    return _label(drawn, label_text(model))
+
+
+def _render_scene(prompt: str, width: int, height: int) -> np.ndarray:
+    """The prompt's scene, styled as it asks, as RGB uint8 pixels."""
     rng = np.random.default_rng(_seed(prompt))
     scene = Scene(prompt)
     canvas = Canvas(width, height)
@@ -95,5 +121,4 @@ def render_preview(prompt: str, width: int, height: int) -> Image.Image:
         ground_y = 0.9
     draw_subject(canvas, scene, rng, ground_y)
     pixels = np.clip(canvas.pixels, 0, 255).astype(np.uint8)
-    pixels = apply_style(style_of(prompt), pixels, rng)
-    return _label(Image.fromarray(pixels, "RGB"))
+    return apply_style(style_of(prompt), pixels, rng)
