@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from lib.store import is_valid_workspace_id
+import re
+import tomllib
+from pathlib import Path
+
+from lib.store import HistoryStore, is_valid_workspace_id
 from lib.team import (
     Member,
     Person,
@@ -14,6 +18,7 @@ from lib.team import (
     read_team_settings,
     refusal_reason,
 )
+from lib.workspace_links import is_genuine_workspace_id, open_workspace_link
 
 PROVIDER = {"client_id": "image-studio", "client_secret": "s3cret",
             "server_metadata_url": "http://localhost:9400/.well-known/openid-configuration"}
@@ -128,3 +133,29 @@ def test_admins_need_a_verified_address() -> None:
     assert not is_admin(_person(verified=False), settings)
     assert not is_admin(_person("bob@example.com"), settings)
     assert Member(_person(), settings).is_admin and not Member(_person(verified=False), settings).is_admin
+
+
+def test_secrets_example_documents_the_pinned_names() -> None:
+    """The example's team-mode sections, switched on, configure two providers and every [team] key."""
+    text = (Path(__file__).resolve().parents[1] / ".streamlit" / "secrets.toml.example").read_text()
+    # Switch on the commented [auth]/[team] lines (and their nested provider section) as an admin would.
+    switched_on = "\n".join(re.sub(r"^(# )+(?=\[|[a-z_]+ = )", "", line) for line in text.splitlines())
+    settings = read_team_settings(tomllib.loads(switched_on))
+    assert settings.problem is None
+    assert settings.providers == (None, "microsoft")
+    assert settings.daily_credit_budget == 40
+    assert settings.admins == frozenset({"lead@example.com"})
+    assert settings.allowed_email_domains == ("example.com",)
+    assert read_team_settings(tomllib.loads(text)).sign_in is False  # as shipped: sign-in stays off
+
+
+def test_a_person_key_in_a_link_opens_nothing_of_theirs(tmp_path: Path) -> None:
+    """A person's history key pasted as ?ws= is neither opened nor claimed as an old-style link."""
+    secret = b"a deployment secret of enough length"
+    key = person_key("http://idp", "ana")
+    with HistoryStore(tmp_path) as store:
+        store.add(key, "enhancement", prompt="ana's prompt", text="ana's detailed prompt", credits_used=0)
+        opened = open_workspace_link(key, secret, store)
+        assert not is_genuine_workspace_id(key, secret)
+        assert opened.workspace_id != key and opened.notice is None
+        assert store.count(opened.workspace_id) == 0 and store.count(key) == 1
