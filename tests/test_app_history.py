@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from lib.png_metadata import read_settings
 from lib.store import HistoryEntry, HistoryStore
-from lib.ui.history_gallery import PAGE_SIZE, item_png
+from lib.ui.history_gallery import PAGE_SIZE, SELECTED_MARK
 from tests.app_testing import (
     assert_healthy,
     genuine_workspace_id,
@@ -39,20 +39,23 @@ def workspace(data_dir: Path) -> str:
 
 def grid(at) -> list[str]:
     """The captions of the thumbnail grid, in order: one per item on the page."""
-    for image in at.get("image"):
-        if image.captions and image.captions[0].startswith("**1** · "):
-            return image.captions
-    return []
+    return [image.captions[0] for image in at.get("image")
+            if image.captions and re.match(r"\*\*\d+\*\* · ", image.captions[0])]
 
 
 def shown_prompts(at) -> list[str]:
     """The prompt of each item on screen, in order."""
-    return [caption.split(" · ")[1] for caption in grid(at)]
+    return [caption.replace(f" · {SELECTED_MARK}", "").split(" · ")[1] for caption in grid(at)]
+
+
+def selected_numbers(at) -> list[int]:
+    """The numbers of the thumbnails whose caption says they are selected."""
+    return [number for number, caption in enumerate(grid(at), start=1) if SELECTED_MARK in caption]
 
 
 def select(at, position: int):
-    """Select the item at this position on the page (0 = first) and rerun."""
-    return at.segmented_control(key="history_selected").set_value(position).run()
+    """Click the thumbnail at this position on the page (0 = first) and rerun."""
+    return at.button(key=f"history_pick_{position}").click().run()
 
 
 def entry_with_prompt(data_dir: Path, workspace: str, prompt: str) -> HistoryEntry:
@@ -88,7 +91,7 @@ def test_jump_to_any_page(secrets, workspace: str) -> None:
     assert_healthy(at)
     assert any("Page 3 of 3 · 30 items" in text for text in texts(at))
     assert shown_prompts(at) == [f"prompt {index}" for index in range(5, -1, -1)]
-    assert at.segmented_control(key="history_selected").value == 0
+    assert selected_numbers(at) == [1]
     assert at.button(key="history_next").disabled
     at.number_input(key="history_page").set_value(1).run()
     assert shown_prompts(at)[0] == "prompt 29"
@@ -123,7 +126,9 @@ def test_filter_by_kind(secrets, workspace: str) -> None:
     assert any("Page 1 of 1 · 7 items" in text for text in texts(at))
     at.segmented_control(key="history_filter").set_value("Enhanced prompts").run()
     assert len(grid(at)) == 7
-    assert at.download_button(key="history_download").disabled  # an enhanced prompt has no image
+    assert at.button(key="history_download_none").disabled  # an enhanced prompt has no image
+    assert not at.get("download_button") or not any(
+        button.key == "history_download" for button in at.get("download_button"))
 
 
 def test_view_large(secrets, workspace: str) -> None:
@@ -144,17 +149,26 @@ def test_view_large_an_enhancement_shows_both_prompts(secrets, workspace: str) -
     assert "prompt 27, golden hour light" in [code.value for code in at.code]
 
 
-def test_download_gives_the_stored_png(secrets, workspace: str, data_dir: Path) -> None:
-    """Download builds the selected item's stored PNG, with its prompt in the PNG's text, on click."""
+def test_clicking_a_thumbnail_selects_it_visibly(secrets, workspace: str) -> None:
+    """Clicking a thumbnail selects that item: its caption says so, and the action bar describes it."""
     at = open_app(secrets, page="history", workspace=workspace)
-    select(at, 1)  # prompt 28: a generation
-    assert not at.download_button(key="history_download").disabled
-    entry = entry_with_prompt(data_dir, workspace, "prompt 28")
+    assert selected_numbers(at) == [1]
+    select(at, 3)  # prompt 26, the fourth thumbnail
+    assert_healthy(at)
+    assert selected_numbers(at) == [4]
+    assert any(caption.value.startswith("prompt 26") for caption in at.caption)  # the action bar's details
+    assert sum(button.key.startswith("history_pick_") for button in at.button) == PAGE_SIZE
+
+
+def test_cutouts_are_named_after_the_uploaded_file(secrets, data_dir: Path) -> None:
+    """A cut-out's thumbnail caption names the file it was made from, not the "remove background" prompt."""
+    workspace = genuine_workspace_id(data_dir)
     with HistoryStore(data_dir) as store:
-        png = item_png(store, entry)
-        assert png == store.image_png(workspace, entry.id)
-    assert png.startswith(b"\x89PNG")
-    assert (read_settings(png) or {}).get("prompt") == "prompt 28"
+        store.add(workspace, "cutout", prompt="remove background", image_png=png_bytes(mode="RGBA"),
+                  credits_used=2, source_name="holiday-photo.jpg")
+    at = open_app(secrets, page="history", workspace=workspace)
+    [caption] = grid(at)
+    assert "holiday\\-photo\\.jpg · Cut\\-out" in caption and "remove background" not in caption
 
 
 def test_reuse_opens_generate_with_settings(secrets, workspace: str) -> None:

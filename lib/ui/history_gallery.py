@@ -1,4 +1,4 @@
-"""The History gallery: one grid of stored thumbnails, filter and pages, one action bar for the selection."""
+"""The History gallery: thumbnails to click, a kind filter and pages, one action bar for the selected item."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from functools import cache, partial
 import streamlit as st
 from PIL import Image, ImageDraw, ImageFont
 
-from lib.thumbnails import THUMBNAIL_MAX_SIDE
 from lib.store import HistoryEntry, HistoryStore
+from lib.thumbnails import THUMBNAIL_MAX_SIDE
 from lib.ui import result_cards
 from lib.ui.generate_form import open_in_generate
-from lib.workspace import download_name, form_values
+from lib.workspace import form_values
 
 PAGE_SIZE = 12
 FILTERS: dict[str, str | None] = {
@@ -25,9 +25,35 @@ FILTERS: dict[str, str | None] = {
 # widget key a session has seen, so keys by entry id would grow a session with each page turned.
 _FILTER = "history_filter"
 _PAGE = "history_page"  # the page number input (1 = newest)
-_SELECTED = "history_selected"  # the selected item's position on the page (0 = first)
+_SELECTED = "history_selected"  # the selected item's position on the page (0 = first); a value, not a key
 _CONFIRM_DELETE = "history_confirm_delete"  # the entry id awaiting confirmation (a value, not a key)
+_ITEM = "history_item_{}"  # the container of the thumbnail at a position on the page
+_PICK = "history_pick_{}"  # the button laid over that thumbnail: clicking the picture selects the item
+_VIEW = "history_view"  # the View large dialog's content
 _CAPTION_PROMPT_CHARS = 80
+SELECTED_MARK = ":material/check_circle: Selected"
+_ACCENT = "#6a4cff"
+
+# Each thumbnail is covered by its own Select button (transparent, the picture shows through), so a click
+# anywhere on the picture selects it; the button keeps a name for screen readers and a focus ring for
+# keyboards. The selected item gets a coloured frame, and its caption says "Selected".
+_GRID_STYLE = """<style>
+[class*="st-key-history_item_"] {position: relative; padding: 4px; border-radius: 0.5rem;}
+[class*="st-key-history_pick_"] {position: absolute; inset: 0; z-index: 1; width: auto !important;}
+[class*="st-key-history_pick_"] .stButton, [class*="st-key-history_pick_"] button {width: 100% !important;
+  height: 100% !important;}
+[class*="st-key-history_pick_"] button {background: transparent; border: none; color: transparent;
+  cursor: pointer;}
+[class*="st-key-history_pick_"] button:hover {background: rgba(106, 76, 255, 0.08);}
+[class*="st-key-history_pick_"] button:focus-visible {outline: 2px solid ACCENT;}
+.st-key-history_item_SELECTED {outline: 3px solid ACCENT; background: rgba(106, 76, 255, 0.06);}
+</style>"""
+# View large fits the window: the picture is never taller than the viewport minus room for the dialog's
+# title, Download button and caption, nor wider than the dialog; it keeps its proportions.
+_VIEW_STYLE = f"""<style>
+.st-key-{_VIEW} [data-testid="stImage"] img {{max-height: calc(100vh - 16rem); max-width: 100%;
+  width: auto !important; height: auto; object-fit: contain; margin: 0 auto; display: block;}}
+</style>"""
 
 
 def download_all(store: HistoryStore, workspace_id: str) -> None:
@@ -60,11 +86,6 @@ def _ask_delete(entry_id: str | None) -> None:
         st.session_state[_CONFIRM_DELETE] = entry_id
 
 
-def item_png(store: HistoryStore, entry: HistoryEntry) -> bytes:
-    """The Download file of an item: its stored PNG (settings in its text chunks), read at the click."""
-    return store.image_png(entry.workspace_id, entry.id) or b""
-
-
 @cache
 def text_tile() -> bytes:
     """The grid's picture for an enhanced prompt (it has no image): drawn once per process."""
@@ -77,23 +98,26 @@ def text_tile() -> bytes:
     return out.getvalue()
 
 
-def grid_caption(number: int, entry: HistoryEntry) -> str:
-    """A grid item's one-line caption: its number on the page, prompt, kind, model, credits and time."""
+def grid_caption(number: int, entry: HistoryEntry, *, selected: bool = False) -> str:
+    """A grid item's caption: number, "Selected" if it is, title (a cut-out's file), kind, credits, time."""
     details = [result_cards.KIND_LABELS.get(entry.kind, entry.kind)]
     if entry.model:
         details.append(entry.model)
     if entry.credits_used is not None:
         details.append(f"{entry.credits_used} credit{'' if entry.credits_used == 1 else 's'}")
     details.append(datetime.fromtimestamp(entry.created_at).strftime("%d %b %Y, %H:%M"))
-    prompt = result_cards.shorten(entry.prompt, _CAPTION_PROMPT_CHARS)
-    return f"**{number}** · {result_cards.plain(prompt)} · {result_cards.plain(' · '.join(details))}"
+    title = result_cards.shorten(entry.title, _CAPTION_PROMPT_CHARS)
+    mark = f" · {SELECTED_MARK}" if selected else ""
+    return f"**{number}**{mark} · {result_cards.plain(title)} · {result_cards.plain(' · '.join(details))}"
 
 
 @st.dialog("History item", width="large")
 def _view(store: HistoryStore, entry: HistoryEntry) -> None:
-    """The item large: the full image (read from disk only now) or the two prompts."""
+    """The item large, fitted to the window: the full image (read from disk only now) or the two prompts."""
     if entry.has_image:
-        result_cards.result_card(store, entry, key="history_view")
+        st.html(_VIEW_STYLE)
+        with st.container(key=_VIEW):
+            result_cards.result_card(store, entry, key=_VIEW)
     else:
         st.markdown("**Original**")
         st.code(entry.prompt, language=None, wrap_lines=True)
@@ -102,23 +126,37 @@ def _view(store: HistoryStore, entry: HistoryEntry) -> None:
         result_cards.show_additions(entry.prompt, entry.text or "")
 
 
-def _grid(entries: list[HistoryEntry]) -> None:
-    # One st.image call for the whole page: one element instead of a dozen cards of widgets each. The
-    # thumbnails' own width (the store's longest side) means Streamlit never resizes or re-encodes them.
-    st.image([entry.thumbnail or text_tile() for entry in entries],
-             caption=[grid_caption(number, entry) for number, entry in enumerate(entries, start=1)],
-             width=THUMBNAIL_MAX_SIDE)
+def _thumbnail_width(entry: HistoryEntry) -> int:
+    """The thumbnail's own width (its longest side is the store's), so a tall one is not blown up."""
+    if not (entry.width and entry.height):
+        return THUMBNAIL_MAX_SIDE
+    scale = THUMBNAIL_MAX_SIDE / max(entry.width, entry.height)
+    return max(1, min(entry.width, round(entry.width * scale)))  # thumbnails are never enlarged
 
 
-def _selected(entries: list[HistoryEntry]) -> HistoryEntry:
-    """The selection control (positions on the page) and the entry it points at."""
-    if not 0 <= st.session_state.get(_SELECTED, 0) < len(entries):
-        st.session_state[_SELECTED] = 0  # the page got shorter (a delete, or the last page)
-    st.session_state.setdefault(_SELECTED, 0)
-    position = st.segmented_control("Selected item", list(range(len(entries))), key=_SELECTED,
-                                    format_func=lambda index: str(index + 1), required=True,
-                                    on_change=_ask_delete, args=(None,), wrap=True)
-    return entries[position if position is not None else 0]
+def _select(position: int) -> None:
+    st.session_state[_SELECTED] = position
+    st.session_state.pop(_CONFIRM_DELETE, None)  # a question about another item would now be stale
+
+
+def _grid(entries: list[HistoryEntry], selected: int) -> None:
+    """The page's thumbnails; clicking one selects it, and the selected one is framed and captioned."""
+    st.html(_GRID_STYLE.replace("ACCENT", _ACCENT).replace("SELECTED", str(selected)))
+    with st.container(horizontal=True, gap="small"):
+        for position, entry in enumerate(entries):
+            with st.container(key=_ITEM.format(position), width="content"):
+                st.image(entry.thumbnail or text_tile(), width=_thumbnail_width(entry),
+                         caption=grid_caption(position + 1, entry, selected=position == selected))
+                st.button(f"Select item {position + 1}", key=_PICK.format(position), on_click=_select,
+                          args=(position,))
+
+
+def _selected_position(entries: list[HistoryEntry]) -> int:
+    """The selected item's position on this page (the first one when the page got shorter)."""
+    position = st.session_state.get(_SELECTED, 0)
+    if not 0 <= position < len(entries):
+        position = st.session_state[_SELECTED] = 0  # the page got shorter (a delete, or the last page)
+    return position
 
 
 def _action_bar(store: HistoryStore, entry: HistoryEntry) -> None:
@@ -129,14 +167,15 @@ def _action_bar(store: HistoryStore, entry: HistoryEntry) -> None:
     with st.container(horizontal=True):
         if st.button("View large", key="history_view_button", icon=":material/zoom_in:", width="stretch"):
             _view(store, entry)
-        # The file is read only when clicked; "ignore" downloads without a rerun.
-        st.download_button("Download", data=partial(item_png, store, entry), file_name=download_name(entry),
-                           mime="image/png", key="history_download", on_click="ignore",
-                           icon=":material/download:", width="stretch", disabled=not entry.has_image,
-                           help=None if entry.has_image else "An enhanced prompt has no image.")
+        if entry.has_image:  # the shared Download: the stored PNG, read only when clicked
+            result_cards.png_download(store, entry, key="history_download", label="Download", width="stretch")
+        else:
+            st.button("Download", key="history_download_none", icon=":material/download:", width="stretch",
+                      disabled=True, help="An enhanced prompt has no image.")
         if st.button("Reuse", key="history_reuse", icon=":material/replay:", width="stretch",
                      help="Open Generate with these settings."):
-            open_in_generate(form_values(entry.settings()), "Settings from History are in the form.")
+            open_in_generate(form_values(entry.settings()), "Settings from History are in the form.",
+                             inputs_of=entry)
         st.button("Delete", key="history_delete", icon=":material/delete:", width="stretch",
                   disabled=confirming, on_click=_ask_delete, args=(entry.id,))
     if confirming:
@@ -177,6 +216,7 @@ def gallery(store: HistoryStore, workspace_id: str) -> None:
     page = min(max(1, int(st.session_state.get(_PAGE, 1))), pages)
     st.session_state[_PAGE] = page
     entries = store.list(workspace_id, kind=kind, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    _action_bar(store, _selected(entries))
-    _grid(entries)
+    selected = _selected_position(entries)
+    _action_bar(store, entries[selected])
+    _grid(entries, selected)
     _page_bar(page, pages, total)

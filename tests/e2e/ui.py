@@ -105,8 +105,21 @@ def history_captions(page: Page) -> Locator:
     return main(page).get_by_test_id("stImageCaption")
 
 
+def history_item(page: Page, number: int) -> Locator:
+    """The thumbnail with this number on the History page (1 = first), with its caption."""
+    return main(page).locator(f".st-key-history_item_{number - 1}")
+
+
+def click_thumbnail(page: Page, number: int) -> None:
+    """Click in the middle of a History thumbnail's picture, where a person would."""
+    box = history_item(page, number).get_by_test_id("stImageContainer").bounding_box()
+    assert box is not None, f"thumbnail {number} is not on screen"
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
 def select_history_item(page: Page, number: int) -> None:
-    """Select the item with this number on the History page; the action bar then acts on it."""
-    main(page).get_by_role("radio", name=str(number), exact=True).click()
-    expect(main(page).get_by_role("radio", name=str(number), exact=True)).to_be_checked()
+    """Select a History item by clicking its thumbnail; the action bar then acts on it."""
+    history_item(page, number).scroll_into_view_if_needed()
+    click_thumbnail(page, number)
+    expect(history_item(page, number).get_by_test_id("stImageCaption")).to_contain_text("Selected")
     wait_idle(page)
