@@ -8,7 +8,7 @@ import io
 import cv2
 import numpy as np
 import requests
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from lib.local_studio import LocalStudioHandle
 from lib.local_studio.engines import edit_image, output_size, render_preview
@@ -107,3 +107,16 @@ def test_local_studio_compare_previews_differ(local_studio: LocalStudioHandle) -
         content = requests.get(response.json()["image_url"], timeout=TIMEOUT).content
         images.append(Image.open(io.BytesIO(content)).convert("RGB"))
     assert detail(images[0]) > detail(images[1]) * 1.3
+
+
+def test_one_style_list_for_previews_and_edits() -> None:
+    """A style word means the same in an edit as in a preview: "painterly" is oil paint in both."""
+    from lib.local_studio.engines import styles
+
+    assert styles.style_of("a painterly portrait") == "oil"
+    photo = Image.fromarray(
+        np.random.default_rng(3).integers(0, 255, (120, 160, 3), dtype=np.uint8), "RGB"
+    ).filter(ImageFilter.GaussianBlur(2))
+    painterly = np.asarray(edit_image("make it painterly", photo))
+    oil = np.asarray(Image.fromarray(styles.oil_paint(np.asarray(photo)), "RGB"))
+    assert np.array_equal(painterly, oil)

@@ -86,22 +86,18 @@ _COLOUR_STEPS: tuple[tuple[re.Pattern[str], Adjustment], ...] = (
     (_word(r"warmer|warm|warmth|golden"), _tint(1.12, 0.85)),
     (_word(r"cooler|cool|colder|cold|icy"), _tint(0.87, 1.12)),
 )
-_STYLE_STEPS: tuple[tuple[re.Pattern[str], Adjustment], ...] = (
-    (
-        _word(r"pixel[\s-]?art|pixelated|pixelate|pixelize|8[\s-]?bit|mosaic"),
-        _pixels(styles.pixelate, 64, None),
-    ),
-    (_word(r"oil painting|impasto"), _pixels(styles.oil_paint)),
-    (_word(r"watercolou?r|aquarelle|(?<!oil )painting|painted|painterly"), _pixels(styles.watercolor)),
-    (_word(r"sketch|pencil|charcoal|drawing"), _pixels(styles.sketch)),
-    (_word(r"posteri[sz]e|pop art|poster"), lambda image, rng: ImageOps.posterize(image, 3)),
-    (_word(r"noir"), _pixels(styles.noir)),
-    (_word(r"sepia|vintage|old photo|antique"), _pixels(styles.sepia)),
-    (
-        _word(r"black[\s-]and[\s-]white|b&w|monochrome|grayscale|greyscale|gray scale|grey scale|no colou?r"),
-        _pixels(styles.grayscale),
-    ),
-)
+# How an edit renders each style of the one style list (styles.STYLE_WORDS decides which is asked for).
+_STYLE_EDITS: dict[str, Adjustment] = {
+    "pixel": _pixels(styles.pixelate, 64, None),
+    "watercolor": _pixels(styles.watercolor),
+    "sketch": _pixels(styles.sketch),
+    "noir": _pixels(styles.noir),
+    "grayscale": _pixels(styles.grayscale),
+    "sepia": _pixels(styles.sepia),
+    "oil": _pixels(styles.oil_paint),
+    "posterize": lambda image, rng: ImageOps.posterize(image, 3),
+    "minimalist": _pixels(styles.posterize_kmeans, 6),
+}
 _DETAIL_STEPS: tuple[tuple[re.Pattern[str], Adjustment], ...] = (
     (_word(r"blur|blurry|blurred|soften|softer|soft focus|dreamy|defocus"), _blur),
     (_word(r"sharpen|sharper|sharp|crisp|crisper|more detail"), _sharpen),
@@ -166,10 +162,13 @@ def edit_image(
         alpha = ImageOps.mirror(alpha) if alpha else None
     rng = np.random.default_rng(int.from_bytes(hashlib.sha256(prompt.encode("utf-8")).digest()[:8], "little"))
     applied = False
-    for pattern, adjust in (*_COLOUR_STEPS, *_STYLE_STEPS, *_DETAIL_STEPS):
-        if pattern.search(prompt):
-            result = adjust(result, rng)
-            applied = True
+    style = styles.style_of(prompt)
+    asked = [adjust for pattern, adjust in _COLOUR_STEPS if pattern.search(prompt)]
+    asked += [_STYLE_EDITS[style]] if style else []
+    asked += [adjust for pattern, adjust in _DETAIL_STEPS if pattern.search(prompt)]
+    for adjust in asked:
+        result = adjust(result, rng)
+    applied = bool(asked)
     if not applied and not (_VERTICAL.search(prompt) or _MIRROR.search(prompt)):
         result = _polish(result, rng)
     if result.size != size:  # every step keeps the size; this guards the promise all the same

@@ -7,14 +7,32 @@ import re
 import cv2
 import numpy as np
 
-# Style names and the words that ask for them, most specific first.
-_STYLE_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("pixel", re.compile(r"\b(pixel[\s-]?art|pixelated|pixelate|8[\s-]?bit|16[\s-]?bit|retro game)\b", re.I)),
+# The one list of style names and the words that ask for them, for previews and edits alike, most
+# specific first ("oil painting" before "painting"; "noir" before "black and white").
+STYLE_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "pixel",
+        re.compile(
+            r"\b(pixel[\s-]?art|pixelated|pixelate|pixelize|8[\s-]?bit|16[\s-]?bit|retro game|mosaic)\b", re.I
+        ),
+    ),
     ("watercolor", re.compile(r"\b(watercolou?rs?|aquarelle|gouache)\b", re.I)),
     ("sketch", re.compile(r"\b(sketch|pencil|charcoal|graphite|line art|drawing|ink drawing)\b", re.I)),
-    ("noir", re.compile(r"\b(noir|black[\s-]and[\s-]white|b&w|monochrome|grayscale|greyscale)\b", re.I)),
+    ("noir", re.compile(r"\b(noir)\b", re.I)),
+    (
+        "grayscale",
+        re.compile(
+            r"\b(black[\s-]and[\s-]white|b&w|monochrome|grayscale|greyscale|gr[ae]y scale|no colou?r)\b", re.I
+        ),
+    ),
     ("sepia", re.compile(r"\b(sepia|vintage|old photo|antique|daguerreotype)\b", re.I)),
-    ("oil", re.compile(r"\b(oil painting|oil on canvas|impasto|painterly|impressionis[mt])\b", re.I)),
+    (
+        "oil",
+        re.compile(
+            r"\b(oil painting|oil on canvas|impasto|painterly|painting|painted|impressionis[mt])\b", re.I
+        ),
+    ),
+    ("posterize", re.compile(r"\b(posteri[sz]e|posteri[sz]ed|pop art|poster)\b", re.I)),
     (
         "minimalist",
         re.compile(r"\b(minimalist|minimal|minimalism|flat design|flat illustration|vector)\b", re.I),
@@ -24,7 +42,7 @@ _STYLE_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 def style_of(prompt: str) -> str | None:
     """The rendering style a prompt asks for, or None for the default finish."""
-    return next((name for name, pattern in _STYLE_WORDS if pattern.search(prompt)), None)
+    return next((name for name, pattern in STYLE_WORDS if pattern.search(prompt)), None)
 
 
 def grayscale(pixels: np.ndarray) -> np.ndarray:
@@ -128,7 +146,7 @@ def apply_style(style: str | None, pixels: np.ndarray, rng: np.random.Generator)
         return watercolor(pixels, rng)
     if style == "sketch":
         return sketch(pixels)
-    if style == "noir":
+    if style in ("noir", "grayscale"):
         return noir(pixels, rng)
     if style == "sepia":
         return vignette(sepia(pixels), 0.4)
@@ -136,5 +154,7 @@ def apply_style(style: str | None, pixels: np.ndarray, rng: np.random.Generator)
         return oil_paint(pixels)
     if style == "minimalist":
         return posterize_kmeans(pixels, 6)
+    if style == "posterize":
+        return posterize_kmeans(pixels, 8)
     soft = cv2.GaussianBlur(pixels, (0, 0), max(0.6, pixels.shape[1] / 1600))
     return vignette(soft, 0.22)
