@@ -300,7 +300,7 @@ class HistoryStore:
         The rows move in one transaction, which is the claim: of several callers adopting the same old id,
         the first to commit gets every entry and the others get 0. Files are linked under the new id before
         that commit and unlinked from the old id after it, so a crash at any point leaves each listed entry
-        with its files; the sweep removes whichever copy no row lists.
+        with its files; the sweep removes whichever copy no row lists. new_id is meant to be a fresh id.
         """
         _check_workspace_id(old_id)
         _check_workspace_id(new_id)
@@ -349,9 +349,11 @@ class HistoryStore:
             unlisted += [self._input_path(old_id, name) for name in files if name not in inputs_left]
             for path in unlisted:
                 path.unlink(missing_ok=True)
-        for folder in (self._images / old_id / INPUTS_FOLDER, self._images / old_id):
-            with contextlib.suppress(OSError):  # not empty (another entry is still there) or gone already
-                folder.rmdir()
+        # The old folder emptied; the new one too when another caller claimed the rows (it is not in use).
+        for workspace in (old_id,) if moved else (old_id, new_id):
+            for folder in (self._images / workspace / INPUTS_FOLDER, self._images / workspace):
+                with contextlib.suppress(OSError):  # not empty (entries are kept there) or gone already
+                    folder.rmdir()
         if moved:
             logger.info("Moved %d history entries to a new workspace id", len(moved))
         return len(moved)
@@ -806,7 +808,7 @@ def _link_file(source: Path, target: Path) -> bool:
     another caller, or lost before). The new name is marked fresh so that a sweep elsewhere leaves it alone
     while the rows that will list it are still on their way.
     """
-    if target.exists():
+    if target.exists() or not source.exists():
         return False
     target.parent.mkdir(parents=True, exist_ok=True)
     try:

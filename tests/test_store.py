@@ -561,3 +561,4 @@ def test_concurrent_adoptions_give_the_history_to_exactly_one(tmp_path: Path, wo
         assert first.count(loser) == 0 and first.count(workspace) == 0
         assert len(_files(root)) == files_before  # no copy left behind, none missing
         assert all(path.parent.name in (winner, "inputs") for path in _files(root))
+        assert sorted(path.name for path in (root / "images").iterdir()) == [winner]  # no empty folders
