@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,7 @@ def running_provider(people: Sequence[Mapping[str, Any]]) -> Iterator[Provider]:
     """oidc-provider-mock on a free localhost port in a background thread; stopped on exit."""
     from oidc_provider_mock import User, run_server_in_thread
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request otherwise
     users = [User(sub=str(claims["sub"]), claims={k: v for k, v in claims.items() if k != "sub"})
              for claims in people]
     with run_server_in_thread(port=0, user_claims=users) as server:

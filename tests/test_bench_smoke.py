@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], bool]] = {
     "startup.py": (("ratio app/hello",), True),
     "memory_per_session.py": (("RSS MB",), True),
     "concurrent_users.py": (("crowd p95",), True),
+    "budget_check.py": (("budget check per paid call", "sign-in round trip"), True),
 }
 # Modules in bench/ that are not benchmarks themselves (they print no table).
 SUPPORT_MODULES = {
