@@ -10,10 +10,6 @@ st.title("Generate")
 form_column, output_column = st.columns([5, 6], gap="large")
 with form_column:
     request = generate_form.form()
-    if request.enhance:
-        generate_form.enhance_in_place(request)
-if request.generate:
-    with output_column:
-        generate_form.run(request)
+    generate_form.act(request)  # its messages go under the button pressed
 with output_column:
     generate_form.results_panel()

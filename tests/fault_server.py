@@ -30,6 +30,12 @@ Headers = dict[str, str] | None
 ENDLESS_LIMIT_BYTES = 512 * 1024 * 1024  # the endless image stops here even if nobody hangs up
 HUGE_SIDE = 13_000  # the side of the picture huge-pixels-image declares
 PADDING_CHARS = 470  # where 401-padded starts echoing the whole token
+# Server text dressed as markup: a page must show every character of it, and link or fetch nothing.
+MARKUP_TEXT = (
+    "[Click here](https://markup.invalid/link) to fix it ![tracker](https://markup.invalid/pixel.png) "
+    "or see https://markup.invalid/bare and <a href=\"https://markup.invalid/html\">this</a> "
+    "<img src=\"https://markup.invalid/html.png\">"
+)
 
 FAULTS = (
     "ok",  # 200 with an image_url on this server, same origin
@@ -57,6 +63,7 @@ FAULTS = (
     "expired-image",  # image_url answers 404
     "huge-pixels-image",  # image_url serves a tiny, valid PNG that declares 13000 x 13000 pixels
     "401-padded",  # the message echoes the token upper-cased and in part, then whole after 470 characters
+    "markup",  # 400 whose message is MARKUP_TEXT; enhance_prompt answers with MARKUP_TEXT as the prompt
 )
 
 
@@ -214,6 +221,9 @@ def _handler_for(server: FaultServer) -> type[BaseHTTPRequestHandler]:
                   "request_id": f"req_{uuid.uuid4().hex[:12]}", "width": 160, "height": 90}
             if action == "enhance_prompt":
                 ok = {"enhanced_prompt": "a detailed prompt", "credits_used": 0}
+            if fault == "markup" and action == "enhance_prompt":
+                self._send_json(200, {"enhanced_prompt": MARKUP_TEXT, "credits_used": 0})
+                return
             if fault == "ok" or (fault in ("429-then-200", "503-then-200") and attempt > 1):
                 self._send_json(200, ok)
             elif fault == "ok-other-host":
@@ -271,6 +281,8 @@ def _handler_for(server: FaultServer) -> type[BaseHTTPRequestHandler]:
                 self._send_json(200, {**ok, "image_url": f"{files}/expired.png"})
             elif fault == "huge-pixels-image":
                 self._send_json(200, {**ok, "image_url": f"{files}/huge-pixels.png"})
+            elif fault == "markup":
+                self._send_json(400, {"error": {"message": MARKUP_TEXT, "code": 400}})
             else:
                 self._send_json(404, {"error": {"message": f"No fault called {fault!r}."}})
 

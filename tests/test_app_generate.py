@@ -10,15 +10,16 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME
 from lib.contract import MAX_PROMPT_CHARS
 from lib.png_metadata import embed_settings, read_settings
-from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME
 from lib.store import HistoryStore
 from tests.app_testing import (
     assert_healthy,
     errors,
     open_app,
     png_bytes,
+    studio_secrets,
     texts,
     workspace_of,
 )
@@ -217,7 +218,7 @@ def test_restore_settings_from_png_fills_the_form(secrets) -> None:
     assert at.text_area(key="generate_prompt").value == "a red bicycle in the rain"
     assert at.selectbox(key="generate_model").value == "flux-2-klein-9b"
     assert at.segmented_control(key="generate_aspect_ratio").value == "9:16"
-    assert any(success.value == "Settings restored from bicycle.png." for success in at.success)
+    assert any(success.value.startswith("Settings restored from bicycle.png.") for success in at.success)
 
     at.file_uploader(key="generate_restore_file").set_value(("plain.png", png_bytes(), "image/png")).run()
     assert any("plain.png carries no Image Studio settings" in warning.value for warning in at.warning)
@@ -260,3 +261,154 @@ def test_session_state_holds_ids_not_images(secrets) -> None:
     assert held < 64 * 1024
     with Image.open(io.BytesIO(photo)) as image:
         assert image.size == (900, 700)
+
+
+def test_enhance_twice_then_back_returns_the_typed_prompt(secrets) -> None:
+    """Enhance, Enhance again: Back to my prompt gives the words typed before the first Enhance."""
+    at = open_app(secrets)
+    at.text_area(key="generate_prompt").set_value("a dog on a beach")
+    at.button(key="generate_enhance").click().run()
+    once = at.text_area(key="generate_prompt").value
+    at.button(key="generate_enhance").click().run()
+    assert_healthy(at)
+    assert at.text_area(key="generate_prompt").value != "a dog on a beach"
+
+    at.button(key="generate_undo_enhance").click().run()
+    assert at.text_area(key="generate_prompt").value == "a dog on a beach", once
+    assert not any(button.key == "generate_undo_enhance" for button in at.button)
+
+
+def _cost_beside_generate(at) -> list[str]:
+    """The texts drawn in the same row as the Generate button."""
+    blocks = [at.main]
+    while blocks:
+        children = list(getattr(blocks.pop(), "children", {}).values())
+        if any(getattr(child, "key", None) == "generate_run" for child in children):
+            return [str(child.value) for child in children if child.type == "markdown"]
+        blocks.extend(children)
+    return []
+
+
+def test_each_spending_button_says_what_the_click_costs(secrets, samples_dir: Path) -> None:
+    """Beside Generate: 4 credits (pro), 1 credit (klein), 5 credits (compare), 2 (background removal)."""
+    at = open_app(secrets)
+    assert _cost_beside_generate(at) == ["**4 credits**"]
+    assert any("Ctrl+Enter generates (4 credits)" in caption.value for caption in at.caption)
+    at.selectbox(key="generate_model").set_value("flux-2-klein-9b").run()
+    assert _cost_beside_generate(at) == ["**1 credit**"]
+    at.toggle(key="generate_compare").set_value(True).run()
+    assert _cost_beside_generate(at) == ["**5 credits**"]
+    photo = (samples_dir / "chelsea.jpg").read_bytes()
+    at.file_uploader(key="generate_inputs").set_value([("chelsea.jpg", photo, "image/jpeg")])
+    at.text_area(key="generate_prompt").set_value("remove the background").run()
+    assert _cost_beside_generate(at) == ["**2 credits**"]
+    assert_healthy(at)
+
+
+def test_too_few_credits_are_said_before_the_click(fresh_local_studio, data_dir: Path) -> None:
+    """After the server reports 1 credit left, Generate with flux-2-pro (4) warns before the click."""
+    studio = fresh_local_studio(starting_credits=5)
+    at = open_app(studio_secrets(studio, data_dir))
+    at.text_area(key="generate_prompt").set_value(PROMPT)
+    assert not at.warning
+    at.button(key="generate_run").click().run()  # 4 of 5 spent: the answer says 1 is left
+    assert_healthy(at)
+    assert any("This costs 4 credits, and only 1 credit is left" in warning.value for warning in at.warning)
+    at.selectbox(key="generate_model").set_value("flux-2-klein-9b").run()
+    assert not any("only 1 credit" in warning.value for warning in at.warning)
+
+
+def _form_order(at) -> list[str]:
+    """The form column's widgets and messages in screen order: widget keys, and "error: …" for errors."""
+    order: list[str] = []
+
+    def walk(node) -> None:
+        if node.type == "error":
+            order.append(f"error: {node.value}")
+        elif getattr(node, "key", None):
+            order.append(node.key)
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at.main.columns[0])
+    return order
+
+
+def test_errors_show_under_their_button_and_a_later_click_clears_them(counting_secrets,
+                                                                      fault_server) -> None:
+    """Generate's error shows under Generate, Enhance's under Enhance; a good Enhance clears both."""
+    secrets = {**counting_secrets, ENDPOINT_NAME: fault_server.switchable_endpoint}
+    fault_server.mode = "500"
+    at = open_app(secrets)
+    at.text_area(key="generate_prompt").set_value(PROMPT)
+    at.button(key="generate_run").click().run()
+    order = _form_order(at)
+    [error] = [item for item in order if item.startswith("error: ")]
+    assert "HTTP 500" in error
+    assert order.index("generate_run") < order.index(error) < order.index("generate_model"), order
+
+    at.button(key="generate_enhance").click().run()
+    order = _form_order(at)
+    [error] = [item for item in order if item.startswith("error: ")]  # the Generate one is gone
+    assert order.index("generate_enhance") < order.index(error) < order.index("generate_run"), order
+
+    fault_server.mode = "ok"
+    at.button(key="generate_enhance").click().run()
+    assert_healthy(at)
+    assert errors(at) == []
+    assert at.text_area(key="generate_prompt").value == "a detailed prompt"
+    fault_server.mode = "ok"
+
+
+def _edit_then_reuse(at, photo: bytes) -> None:
+    """Make an edit of one photo, then Reuse it from History."""
+    at.file_uploader(key="generate_inputs").set_value([("coffee.jpg", photo, "image/jpeg")])
+    at.text_area(key="generate_prompt").set_value("make it black and white")
+    at.button(key="generate_run").click().run()
+    at.file_uploader(key="generate_inputs").set_value([]).run()
+    at.switch_page("app_pages/history.py").run()
+    at.button(key="history_reuse").click().run()
+    assert_healthy(at)
+    assert [title.value for title in at.title] == ["Generate"]
+    assert any("1 input image will be sent with Generate" in success.value for success in at.success)
+    # AppTest keeps running the page it last switched to: follow the app's own switch to Generate.
+    at.switch_page("app_pages/generate.py").run()
+
+
+def test_reusing_an_edit_brings_its_input_images_back(secrets, data_dir: Path, samples_dir: Path) -> None:
+    """Reuse of an edit shows its input image in Generate, and the next Generate sends it again."""
+    at = open_app(secrets)
+    photo = (samples_dir / "coffee.jpg").read_bytes()
+    _edit_then_reuse(at, photo)
+    assert any("1 input image from History" in caption.value for caption in at.caption)
+    at.button(key="generate_run").click().run()
+
+    assert_healthy(at)
+    newest, first = history(data_dir, workspace_of(at))
+    assert (newest.kind, newest.prompt) == ("edit", "make it black and white")
+    with HistoryStore(data_dir) as store:
+        assert store.input_images(newest.workspace_id, newest.id) == [photo]
+        assert store.input_images(first.workspace_id, first.id) == [photo]
+
+
+def test_a_carried_input_image_can_be_removed(secrets, data_dir: Path, samples_dir: Path) -> None:
+    """Removing the carried-over input image makes the next Generate a text-to-image generation."""
+    at = open_app(secrets)
+    _edit_then_reuse(at, (samples_dir / "coffee.jpg").read_bytes())
+    at.button(key="generate_carried_remove_0").click().run()
+    assert not any("from History" in caption.value for caption in at.caption)
+    at.button(key="generate_run").click().run()
+    assert_healthy(at)
+    newest, _first = history(data_dir, workspace_of(at))
+    assert newest.kind == "generation"
+
+
+def test_restored_png_says_its_input_images_are_not_inside(secrets) -> None:
+    """Restoring an edit's PNG fills the form and says its input images did not come with it."""
+    at = open_app(secrets)
+    settings = {"prompt": "make it sepia", "model": "flux-2-pro", "aspect_ratio": "1:1", "kind": "edit"}
+    at.file_uploader(key="generate_restore_file").set_value(
+        ("edit.png", embed_settings(png_bytes(), settings), "image/png")).run()
+    assert_healthy(at)
+    assert at.text_area(key="generate_prompt").value == "make it sepia"
+    assert any("not its input images" in warning.value for warning in at.warning)

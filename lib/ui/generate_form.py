@@ -3,29 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from lib.contract import (
     ASPECT_RATIOS,
-    BACKGROUND_REMOVAL_CREDITS,
     DEFAULT_ASPECT_RATIO,
     DEFAULT_MODEL,
     MODELS,
+    credits_for,
+    credits_text,
     input_limit,
     prompt_problem,
 )
 from lib.contract import MAX_PROMPT_CHARS as LIMIT
 from lib.errors import ImageStudioError
 from lib.png_metadata import read_settings
-from lib.ui import result_cards, session, upload_checks
-from lib.ui.error_messages import explain
+from lib.store import HistoryEntry, HistorySaveError
+from lib.ui import carried_inputs, connection_panel, result_cards, session, upload_checks
 from lib.workspace import (
     MAX_UPLOAD_MB,
     UPLOAD_TYPES,
     InputImage,
+    Outcome,
     form_values,
     orientation,
     routes_to_background_removal,
@@ -39,28 +41,41 @@ PROMPT = "generate_prompt"
 MODEL = "generate_model"
 ASPECT_RATIO = "generate_aspect_ratio"
 COMPARE = "generate_compare"
-PROMPT_BEFORE_ENHANCE = "generate_prompt_before_enhance"  # for "Back to my prompt"
+UNDO_ENHANCE = "generate_undo_enhance_text"  # (text before the first Enhance, latest enhancement)
 ENHANCED = "generate_enhanced"  # (original, enhanced) to put in the prompt box on the next run
 NOTICE = "generate_notice"  # (kind, text): a one-off message, e.g. "Settings restored from x.png"
+FEEDBACK = "generate_feedback"  # (button, [(kind, text)]): what the last click said, shown under it
 RESULTS = "generate_results"  # [{"entry_id", "model", "preview"}] of the last successful run: ids only
-ERRORS = "generate_errors"  # messages of the last run that failed, in whole or in part
+UNSAVED = "generate_unsaved"  # {"png", "entry"}: the one paid result History could not keep
 UPLOAD_CHECKS = "generate_upload_checks"
 RESTORE_FILE = "generate_restore_file"
+ENHANCE, GENERATE = "enhance", "generate"  # the buttons whose clicks get an answer beside them
+CREDITS = "credits"  # the place for "too few credits left", under Generate
+_ICONS = {"error": ":material/error:", "warning": ":material/edit_note:"}
+
+# Streamlit's hint inside the prompt box says "Press Ctrl+Enter to apply", but here that key generates
+# and spends: the hint is hidden, and the caption under the box says what the key does and costs.
+_HIDE_KEY_HINT = f"<style>.st-key-{PROMPT} [data-testid='InputInstructions'] {{display: none}}</style>"
+
+Message = tuple[str, str]  # (kind, Markdown text)
 
 
 @dataclass(frozen=True)
 class GenerateForm:
-    """What the form holds on this run, and which button was pressed."""
+    """What the form holds on this run, which button was pressed, and where each button's answer goes."""
 
     prompt: str
     model: str
     aspect_ratio: str
     compare: bool
     uploads: list[upload_checks.CheckedUpload]
+    carried: int  # input images carried over from History, read from it only when sent
     limit: int
     to_background_removal: bool
+    cost: int
     enhance: bool
     generate: bool
+    answers: dict[str, DeltaGenerator] = field(default_factory=dict, compare=False, repr=False)
 
     def problem(self) -> str | None:
         """Why nothing can be sent yet, in plain words; None when the request is ready."""
@@ -68,13 +83,14 @@ class GenerateForm:
             return problem
         if any(upload.problem for upload in self.uploads):
             return "Remove the files that are not usable images first."
-        if len(self.uploads) > self.limit:
-            return f"Remove {len(self.uploads) - self.limit} input image(s) first: the limit is {self.limit}."
+        count = len(self.uploads) + self.carried
+        if count > self.limit:
+            return f"Remove {count - self.limit} input image(s) first: the limit is {self.limit}."
         return None
 
     @property
     def images(self) -> list[InputImage]:
-        """The input images to send."""
+        """The uploaded input images to send."""
         return [upload.image for upload in self.uploads]
 
 
@@ -82,7 +98,7 @@ def fill_generate_form(values: Mapping[str, str]) -> None:
     """Set the form's prompt, model and aspect ratio (only those given); call before the form is drawn."""
     if "prompt" in values:
         st.session_state[PROMPT] = values["prompt"]
-        st.session_state.pop(PROMPT_BEFORE_ENHANCE, None)
+        st.session_state.pop(UNDO_ENHANCE, None)
     if "model" in values:
         st.session_state[MODEL] = values["model"]
     if "aspect_ratio" in values:
@@ -92,11 +108,19 @@ def fill_generate_form(values: Mapping[str, str]) -> None:
 def set_notice(kind: str, text: str) -> None:
     """Leave a message ("success", "info", "warning" or "error") for the next run of the Generate page."""
     st.session_state[NOTICE] = (kind, text)
+    st.session_state.pop(FEEDBACK, None)  # an earlier click's message would now be stale
 
 
-def open_in_generate(values: Mapping[str, str], notice: str) -> None:
-    """Fill the Generate form and switch to its page."""
+def open_in_generate(
+    values: Mapping[str, str], notice: str, *, inputs_of: HistoryEntry | None = None
+) -> None:
+    """Fill the Generate form (with the input images of `inputs_of`, if any) and switch to its page."""
     fill_generate_form(values)
+    carried = carried_inputs.carry_over(session.history_store(), inputs_of) if inputs_of else 0
+    if not inputs_of:
+        carried_inputs.forget()
+    if carried:
+        notice += f" Its {carried} input image{'' if carried == 1 else 's'} will be sent with Generate."
     set_notice("success", notice)
     st.switch_page(GENERATE_PAGE)
 
@@ -106,18 +130,25 @@ def _restore_settings() -> None:
     file = st.session_state.get(RESTORE_FILE)
     if file is None:
         return
-    values = form_values(read_settings(file.getvalue()) or {})
-    if values:
-        fill_generate_form(values)
-        set_notice("success", f"Settings restored from {file.name}.")
-    else:
+    settings = read_settings(file.getvalue()) or {}
+    values = form_values(settings)
+    if not values:
         set_notice("warning", f"{file.name} carries no Image Studio settings: only PNGs downloaded from "
                               "Image Studio do.")
+        return
+    fill_generate_form(values)
+    carried_inputs.forget()  # they belonged to what was in the form before
+    if settings.get("kind") in ("edit", "cutout"):
+        set_notice("warning", f"Settings restored from {file.name}, but not its input images: a PNG does "
+                              "not carry them. Add them under Input images, or Reuse the item in History.")
+    else:
+        set_notice("success", f"Settings restored from {file.name}. It was made without input images.")
 
 
 def _back_to_my_prompt() -> None:
-    """Undo Enhance: put the prompt back as it was typed."""
-    st.session_state[PROMPT] = st.session_state.pop(PROMPT_BEFORE_ENHANCE, st.session_state.get(PROMPT, ""))
+    """Undo Enhance: put the prompt back as it was before the first Enhance."""
+    typed, _latest = st.session_state.pop(UNDO_ENHANCE, (st.session_state.get(PROMPT, ""), ""))
+    st.session_state[PROMPT] = typed
 
 
 def prepare_state() -> None:
@@ -126,42 +157,76 @@ def prepare_state() -> None:
     st.session_state.setdefault(MODEL, DEFAULT_MODEL)
     st.session_state.setdefault(ASPECT_RATIO, DEFAULT_ASPECT_RATIO)
     if ENHANCED in st.session_state:  # widget values can only change before their widget is drawn
-        st.session_state[PROMPT_BEFORE_ENHANCE], st.session_state[PROMPT] = st.session_state.pop(ENHANCED)
+        original, enhanced = st.session_state.pop(ENHANCED)
+        typed, latest = st.session_state.get(UNDO_ENHANCE, (original, None))
+        # Enhancing an enhancement keeps the way back to the words typed before the first Enhance.
+        st.session_state[UNDO_ENHANCE] = (typed if original == latest else original, enhanced)
+        st.session_state[PROMPT] = enhanced
     if NOTICE in st.session_state:
         kind, text = st.session_state.pop(NOTICE)
         getattr(st, kind)(text)
 
 
-def form() -> GenerateForm:
-    """Draw the form (restore, prompt and count, Enhance, model, ratio, compare, inputs, Generate)."""
-    with st.expander("Restore settings from image"):
-        st.file_uploader("Restore settings from image", type=["png"], key=RESTORE_FILE,
-                         on_change=_restore_settings, label_visibility="collapsed",
-                         help="Drop a PNG downloaded from Image Studio to fill the form with its settings.")
+def _answer_slot(button: str) -> DeltaGenerator:
+    """The place under a button for its click's answer (the last click's, when it was this button)."""
+    slot = st.empty()
+    kept = st.session_state.get(FEEDBACK)
+    if kept and kept[0] == button:
+        _show(slot, kept[1])
+    return slot
 
-    # Ctrl+Enter: a st.form submits on Ctrl+Enter, but it would also freeze the character count and
-    # forbid an Enhance button that rewrites the prompt in place. So the prompt box stays outside a form
-    # and the Generate button carries the Ctrl+Enter shortcut (Cmd+Enter on a Mac). The box commits its
-    # text on that same key press, before the button fires, so the run sees the latest prompt.
+
+def _show(slot: DeltaGenerator, messages: list[Message]) -> None:
+    with slot.container():
+        for kind, text in messages:
+            getattr(st, kind)(text, icon=_ICONS[kind])
+
+
+def _answer(request: GenerateForm, button: str, messages: list[Message]) -> None:
+    """Show a click's messages under its button; whatever an earlier click said is cleared everywhere."""
+    for slot in request.answers.values():
+        slot.empty()
+    if messages:
+        st.session_state[FEEDBACK] = (button, messages)
+        _show(request.answers[button], messages)
+    else:
+        st.session_state.pop(FEEDBACK, None)
+
+
+def _credits_warning(request: GenerateForm) -> None:
+    """Say so before the click when the balance the server last reported cannot pay for it."""
+    left, cost = connection_panel.credits_remaining(), request.cost
+    if left is not None and left < cost:
+        request.answers[CREDITS].warning(f"This costs {credits_text(cost)}, and only {credits_text(left)} "
+                   f"{'is' if left == 1 else 'are'} left. Top up in the billing dashboard, or choose a "
+                   "cheaper model.", icon=":material/savings:")
+
+
+def form() -> GenerateForm:
+    """Draw the form: prompt, Enhance, Generate with its cost, then model, ratio, compare, inputs, restore."""
+    st.html(_HIDE_KEY_HINT)
     prompt = st.text_area("Prompt", key=PROMPT, height=150, persist_state="session",
                           placeholder="A lighthouse on a cliff at dusk, warm light in the windows",
                           help="Describe the image. Ctrl+Enter generates.")
-    # The count updates whenever the box commits (Ctrl+Enter, or leaving it). max_chars would count while
-    # typing, but it silently cuts longer text (a paste, a restored prompt): we say so and send nothing.
-    count = f"{len(prompt):,} / {LIMIT:,} characters"
-    st.caption(f":red[{count} — too long]" if len(prompt) > LIMIT else count)
+    # Filled once the settings below are drawn: the caption names what Ctrl+Enter will cost.
+    prompt_caption = st.empty()
 
     enhance_column, undo_column = st.columns(2)
     enhance = enhance_column.button("Enhance", key="generate_enhance", icon=":material/auto_awesome:",
                                     help="Rewrite the prompt with more detail (free).", width="stretch")
-    if PROMPT_BEFORE_ENHANCE in st.session_state:
+    if UNDO_ENHANCE in st.session_state:
         undo_column.button("Back to my prompt", key="generate_undo_enhance", icon=":material/undo:",
-                           on_click=_back_to_my_prompt, width="stretch", help="Undo Enhance.")
+                           on_click=_back_to_my_prompt, width="stretch",
+                           help="Go back to the prompt as it was before the first Enhance.")
+    answers = {ENHANCE: _answer_slot(ENHANCE)}
+    # The Generate button is drawn last (its label and cost follow the settings below) but shown here,
+    # above them, so it is on screen without scrolling.
+    generate_area = st.container()
 
     model = st.selectbox("Model", list(MODELS), key=MODEL, persist_state="session")
     st.caption(MODELS[model])
     aspect_ratio = st.segmented_control("Aspect ratio", ASPECT_RATIOS, key=ASPECT_RATIO, required=True,
-                                        persist_state="session", wrap=True)
+                                        persist_state="session", wrap=True) or DEFAULT_ASPECT_RATIO
     st.caption(f"Output: {orientation(aspect_ratio)} ({aspect_ratio})")
     compare = st.toggle("Compare models", key=COMPARE, persist_state="session",
                         help="Run the same prompt on both models and show the two results side by side.")
@@ -172,75 +237,116 @@ def form() -> GenerateForm:
                              help=f"Input images turn the prompt into an edit of them (up to {limit}).")
     uploads = upload_checks.checked_uploads(files, UPLOAD_CHECKS)
     upload_checks.show_checked(uploads)
-    if len(uploads) > limit:
+    carried_inputs.show()
+    count = len(uploads) + carried_inputs.count()
+    if count > limit:
         who = "Comparing models" if compare else model
-        st.warning(f"{who} takes at most {limit} input images: remove {len(uploads) - limit}.")
-    to_background_removal = routes_to_background_removal(prompt, len(uploads))
+        st.warning(f"{who} takes at most {limit} input images: remove {count - limit}.")
+    to_background_removal = routes_to_background_removal(prompt, count)
+    cost = credits_for(model, compare=compare, background_removal=to_background_removal)
     if to_background_removal:
         st.info(f"Your prompt asks to remove the background, so the image goes to background removal "
-                f"({BACKGROUND_REMOVAL_CREDITS} credits) rather than to a model.",
-                icon=":material/content_cut:")
+                f"({credits_text(cost)}) rather than to a model.", icon=":material/content_cut:")
+    with st.expander("Restore settings from image"):
+        st.file_uploader("Restore settings from image", type=["png"], key=RESTORE_FILE,
+                         on_change=_restore_settings, label_visibility="collapsed",
+                         help="Drop a PNG downloaded from Image Studio to fill the form with its settings.")
+
+    # The count updates whenever the box commits (Ctrl+Enter, or leaving it). max_chars would count while
+    # typing, but it silently cuts longer text (a paste, a restored prompt): we say so and send nothing.
+    characters = f"{len(prompt):,} / {LIMIT:,} characters"
+    characters = f":red[{characters} — too long]" if len(prompt) > LIMIT else characters
+    prompt_caption.caption(f"{characters} · Ctrl+Enter generates ({credits_text(cost)})")
 
     label = "Generate with both models" if compare and not to_background_removal else "Generate"
-    generate = st.button(label, key="generate_run", type="primary", icon=":material/brush:",
-                         shortcut="Ctrl+Enter", width="stretch")
-    return GenerateForm(prompt, model, aspect_ratio, compare, uploads, limit, to_background_removal,
-                        enhance, generate)
+    with generate_area:
+        # Ctrl+Enter: a st.form would submit on it, but would also freeze the character count and forbid
+        # an Enhance that rewrites the prompt in place. So the box stays outside a form and the button
+        # carries the shortcut; the box commits its text on that key press, before the button fires.
+        with st.container(horizontal=True, vertical_alignment="center"):
+            generate = st.button(label, key="generate_run", type="primary", icon=":material/brush:",
+                                 shortcut="Ctrl+Enter", width="stretch")
+            st.markdown(f"**{credits_text(cost)}**", width="content")
+        answers[GENERATE] = _answer_slot(GENERATE)
+        answers[CREDITS] = st.empty()  # filled after any click: its answer may report a new balance
+    return GenerateForm(prompt, model, aspect_ratio, compare, uploads, carried_inputs.count(), limit,
+                        to_background_removal, cost, enhance, generate, answers)
+
+
+def act(request: GenerateForm) -> None:
+    """Do what the pressed button asks (Enhance or Generate), answering under that button."""
+    if request.enhance:
+        enhance_in_place(request)
+    elif request.generate:
+        run(request)
+    _credits_warning(request)
 
 
 def enhance_in_place(request: GenerateForm) -> None:
     """Enhance the prompt; on success the next run shows it in the box, with a way back."""
     if problem := prompt_problem(request.prompt):
-        st.warning(problem, icon=":material/edit_note:")
+        _answer(request, ENHANCE, [("warning", problem)])
         return
     try:
-        with st.spinner("Enhancing the prompt…"):
+        with request.answers[ENHANCE].container(), st.spinner("Enhancing the prompt…"):
             outcome = session.current_workspace().enhance_prompt(request.prompt)
     except ImageStudioError as error:
-        result_cards.show_error(error)
+        _answer(request, ENHANCE, [("error", result_cards.error_text(error))])
         return
     session.count_credits(outcome)
+    st.session_state.pop(FEEDBACK, None)
     st.session_state[ENHANCED] = (request.prompt, outcome.entry.text)
     st.rerun()
 
 
 def run(request: GenerateForm) -> None:
-    """Send the request (one model, or both to compare) and keep the result ids and any error messages."""
+    """Send the request (one model, or both to compare); keep the result ids, answer under the button."""
     if problem := request.problem():
-        st.warning(problem, icon=":material/edit_note:")  # nothing is sent
+        _answer(request, GENERATE, [("warning", problem)])  # nothing is sent
         return
-    outcomes: dict[str, object]
-    with st.spinner("Generating…", show_time=True):
+    carried = carried_inputs.images(session.history_store())
+    if carried is None:
+        _answer(request, GENERATE, [("warning", "The input images from History were deleted there: "
+                                                "add them again under Input images.")])
+        return
+    images = carried + request.images
+    outcomes: dict[str, Outcome | ImageStudioError]
+    with request.answers[GENERATE].container(), st.spinner("Generating…", show_time=True):
         try:
             workspace = session.current_workspace()
             if request.compare and not request.to_background_removal:
                 outcomes = dict(workspace.compare_models(request.prompt, aspect_ratio=request.aspect_ratio,
-                                                         input_images=request.images))
+                                                         input_images=images))
             else:
                 outcomes = {request.model: workspace.generate(request.prompt, model=request.model,
                                                               aspect_ratio=request.aspect_ratio,
-                                                              input_images=request.images)}
+                                                              input_images=images)}
         except ImageStudioError as error:
             outcomes = {request.model: error}
-    results, errors = [], []
+    results, messages, unsaved = [], [], None
     for model, outcome in outcomes.items():
         if isinstance(outcome, ImageStudioError):
-            errors.append(f"**{model}:** {explain(outcome)}" if len(outcomes) > 1 else explain(outcome))
+            text = result_cards.error_text(outcome)
+            messages.append(("error", f"**{model}:** {text}" if len(outcomes) > 1 else text))
+            if isinstance(outcome, HistorySaveError) and outcome.image_png:
+                unsaved = {"png": outcome.image_png, "entry": outcome.entry}
         else:
             session.count_credits(outcome)
             results.append({"entry_id": outcome.entry.id, "model": model, "preview": outcome.is_preview})
-    st.session_state[ERRORS] = errors
-    if results:  # after a failure the last good result stays on screen (it is in History anyway)
+    _answer(request, GENERATE, messages)
+    if results or unsaved:  # after a plain failure the last good result stays on screen (it is in History)
         st.session_state[RESULTS] = results
+        st.session_state[UNSAVED] = unsaved  # one image at most, dropped when the next result arrives
 
 
 def results_panel() -> None:
-    """The last run's errors, then its result(s): one large image, or two side by side."""
-    for message in st.session_state.get(ERRORS, []):
-        st.error(message, icon=":material/error:")
+    """The last run's result(s): one large image, or two side by side; one that History could not keep."""
+    unsaved = st.session_state.get(UNSAVED)
+    if unsaved:
+        result_cards.unsaved_result_card(unsaved["png"], unsaved["entry"], key="generate_unsaved")
     results = st.session_state.get(RESULTS, [])
     if not results:
-        if not st.session_state.get(ERRORS):
+        if not unsaved:
             st.caption("Your image will appear here.")
         return
     store = session.history_store()
@@ -257,4 +363,4 @@ def results_panel() -> None:
                 # Keyed by position: Streamlit keeps every key a session has seen, so an id here would
                 # grow the session with each result.
                 result_cards.result_card(store, entry, key=f"generate_result_{position}",
-                                       is_preview=result["preview"])
+                                         is_preview=result["preview"])

@@ -7,17 +7,20 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
+from typing import Literal
 
 import streamlit as st
 
 from lib.errors import ImageStudioError
 from lib.images import ImageInputError
-from lib.thumbnails import to_jpeg
 from lib.store import HistoryEntry, HistoryStore
+from lib.thumbnails import to_jpeg
+from lib.ui import session
 from lib.ui.error_messages import explain
 from lib.ui.text_changes import added_parts
 from lib.workspace import download_name, orientation, size_orientation
 
+Width = Literal["stretch", "content"]
 PREVIEW_NOTE = "Preview from the offline Local Studio, not a FLUX image."
 KIND_LABELS = {
     "generation": "Generation", "edit": "Edit", "cutout": "Cut-out", "enhancement": "Enhanced prompt",
@@ -37,9 +40,25 @@ def shorten(text: str, limit: int = 280) -> str:
     return text[:limit].rsplit(" ", 1)[0] + " …"
 
 
+def error_text(error: ImageStudioError | ImageInputError) -> str:
+    """The plain-language message as Markdown in which the server's (or a file's) words show literally."""
+    # Every error a person is shown passes here: what it says about the key (a 401 refused it) reaches the
+    # sidebar's key badge from this one place.
+    session.note_error(error)
+    if isinstance(error, ImageInputError):
+        return plain(explain(error))  # all of it quotes a file name or the decoder
+    text = explain(error)
+    # A server's words are text, never markup: a [link](…), an image or a bare https://… stays inert.
+    if error.message:
+        text = text.replace(error.message, plain(error.message))
+    if error.request_id:  # shown in a code span: only a backtick could break out of it
+        text = text.replace(error.request_id, error.request_id.replace("`", "'"))
+    return text
+
+
 def show_error(error: ImageStudioError | ImageInputError) -> None:
     """A plain-language error box (never a traceback)."""
-    st.error(explain(error), icon=":material/error:")
+    st.error(error_text(error), icon=":material/error:")
 
 
 def describe(entry: HistoryEntry, *, prompt_limit: int = 280) -> str:
@@ -60,9 +79,9 @@ def describe(entry: HistoryEntry, *, prompt_limit: int = 280) -> str:
     return f"{plain(shorten(entry.prompt, prompt_limit))}  \n{plain(' · '.join(details))}"
 
 
-def _stored_png(store: HistoryStore, workspace_id: str, entry_id: str) -> bytes:
-    """The stored PNG, read only when the person clicks Download."""
-    return store.image_png(workspace_id, entry_id) or b""
+def stored_png(store: HistoryStore, entry: HistoryEntry) -> bytes:
+    """The Download file of an entry: its stored PNG (settings in its text chunks), read at the click."""
+    return store.image_png(entry.workspace_id, entry.id) or b""
 
 
 def _stored_jpeg(store: HistoryStore, workspace_id: str, entry_id: str, colour: str) -> bytes:
@@ -72,9 +91,9 @@ def _stored_jpeg(store: HistoryStore, workspace_id: str, entry_id: str, colour: 
 
 
 def png_download(store: HistoryStore, entry: HistoryEntry, *, key: str, label: str = "Download PNG",
-                 width: str = "content") -> None:
+                 width: Width = "content") -> None:
     """A Download PNG button whose file (settings in its text chunks) is read from the store on click."""
-    _download(label, partial(_stored_png, store, entry.workspace_id, entry.id), download_name(entry),
+    _download(label, partial(stored_png, store, entry), download_name(entry),
               "image/png", key, width)
 
 
@@ -85,7 +104,7 @@ def jpeg_download(store: HistoryStore, entry: HistoryEntry, colour: str, *, key:
 
 
 def _download(
-    label: str, build: Callable[[], bytes], file_name: str, mime: str, key: str, width: str
+    label: str, build: Callable[[], bytes], file_name: str, mime: str, key: str, width: Width
 ) -> None:
     # A callable is only run when clicked, so no file sits in server memory per button; "ignore" skips a
     # rerun, so the page stays as it is.
@@ -106,6 +125,18 @@ def result_card(store: HistoryStore, entry: HistoryEntry, *, key: str, is_previe
         st.caption(f":material/info: {PREVIEW_NOTE}")
     png_download(store, entry, key=f"{key}_download")
     st.caption(describe(entry))
+
+
+def unsaved_result_card(png: bytes, entry: HistoryEntry | None, *, key: str) -> None:
+    """A paid-for image History could not keep: shown, and downloadable from this session's memory."""
+    st.image(png, output_format="PNG")
+    # Bytes, not a callable: there is no stored file to read at the click. One image, until the next result.
+    name = download_name(entry) if entry else "image-studio.png"
+    st.download_button("Download PNG", data=png, file_name=name, mime="image/png", key=f"{key}_download",
+                       on_click="ignore", icon=":material/download:")
+    if entry:
+        st.caption(describe(entry))
+    st.caption(":material/warning: Not in History: download it now. It is kept only until your next result.")
 
 
 def show_additions(original: str, enhanced: str) -> None:

@@ -49,10 +49,10 @@ def checked_uploads(
 
 def show_checked(uploads: Sequence[CheckedUpload]) -> bool:
     """Thumbnails of the good uploads and a message for each bad one; True when all are usable."""
-    good = [upload for upload in uploads if upload.thumbnail is not None]
-    if good:
-        names = [upload.image.name for upload in good]
-        st.image([upload.thumbnail for upload in good], caption=names, width=120)
+    thumbnails = [upload.thumbnail for upload in uploads if upload.thumbnail is not None]
+    if thumbnails:
+        names = [upload.image.name for upload in uploads if upload.thumbnail is not None]
+        st.image(thumbnails, caption=names, width=120)
     for upload in uploads:
         if upload.problem:
             st.error(upload.problem, icon=":material/broken_image:")
