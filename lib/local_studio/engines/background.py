@@ -278,7 +278,7 @@ def _nearest_cluster_distance(features: np.ndarray, samples: np.ndarray, cluster
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 0.5)
     cv2.setRNGSeed(1)
     count = max(1, min(clusters, len(samples) // 20))
-    _, labels, centres = cv2.kmeans(samples, count, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
+    _, labels, centres = cv2.kmeans(samples, count, None, criteria, 1, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload]  # the stubs omit the documented None
     labels = labels.ravel()
     spread = np.array(
         [np.sqrt(((samples[labels == k] - centres[k]) ** 2).sum(1).mean() + 4.0) for k in range(count)],
@@ -305,7 +305,7 @@ def _busy_subject(rgb: np.ndarray, lab: np.ndarray, border: np.ndarray) -> np.nd
         return np.zeros(mask.shape, bool)
     models = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     image = np.ascontiguousarray(rgb[:, :, ::-1]).astype(np.uint8)
-    cv2.grabCut(image, mask, None, *models, _GRABCUT_ROUNDS, cv2.GC_INIT_WITH_MASK)
+    cv2.grabCut(image, mask, None, *models, _GRABCUT_ROUNDS, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload]  # the stubs omit the documented None
     subject = _keep_subject((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD))
     return _fill_small_holes(_fill_unlike_holes(subject, distance))
 
@@ -354,7 +354,7 @@ def _person_subject(rgb: np.ndarray, lab: np.ndarray, border: np.ndarray, faces:
     mask[sure] = cv2.GC_FGD
     models = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     image = np.ascontiguousarray(rgb[:, :, ::-1]).astype(np.uint8)
-    cv2.grabCut(image, mask, None, *models, _GRABCUT_ROUNDS + 1, cv2.GC_INIT_WITH_MASK)
+    cv2.grabCut(image, mask, None, *models, _GRABCUT_ROUNDS + 1, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload]  # the stubs omit the documented None
     subject = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
     # Only what is joined to a person belongs to them: stray look-alikes in the backdrop go.
     count, labels = cv2.connectedComponents(subject.astype(np.uint8), connectivity=8)

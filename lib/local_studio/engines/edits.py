@@ -38,7 +38,7 @@ def _tint(red: float, blue: float) -> Adjustment:
     return adjust
 
 
-def _enhance(kind: type[ImageEnhance._Enhance], factor: float) -> Adjustment:
+def _enhance(kind: Callable[[Image.Image], ImageEnhance._Enhance], factor: float) -> Adjustment:
     """A Pillow ImageEnhance step (brightness, contrast, colour, sharpness) by a factor."""
     return lambda image, rng: kind(image).enhance(factor)
 

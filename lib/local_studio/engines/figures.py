@@ -11,7 +11,8 @@ from lib.local_studio.engines.scene import Scene
 
 def draw_interior(canvas: Canvas, scene: Scene, rng: np.random.Generator) -> None:
     """A warm room: back wall, floor, a window, and bookshelves when books are mentioned."""
-    wall, floor = (120, 85, 60), (80, 50, 35)
+    wall: Colour = (120, 85, 60)
+    floor: Colour = (80, 50, 35)
     if scene.colours:
         wall = mix(wall, scene.colours[0], 0.4)
     floor_y = int(canvas.height * 0.72)
@@ -21,7 +22,7 @@ def draw_interior(canvas: Canvas, scene: Scene, rng: np.random.Generator) -> Non
     canvas.pixels[floor_y:] -= planks * 18
     u = canvas.unit
     if scene.books:
-        palette = [
+        palette: list[Colour] = [
             (150, 40, 40),
             (40, 80, 130),
             (60, 110, 60),
@@ -194,7 +195,9 @@ def draw_subject(canvas: Canvas, scene: Scene, rng: np.random.Generator, ground_
 
 def draw_abstract(canvas: Canvas, scene: Scene, rng: np.random.Generator) -> None:
     """Soft overlapping discs and bands in the prompt's palette over a gradient."""
-    palette = scene.colours or [tuple(float(v) for v in rng.integers(40, 230, 3)) for _ in range(3)]
+    palette: list[Colour] = list(scene.colours)
+    if not palette:  # drawn only when needed, so prompts with colours keep their random sequence
+        palette = [(float(r), float(g), float(b)) for r, g, b in (rng.integers(40, 230, 3) for _ in range(3))]
     first, last = palette[0], palette[-1]
     rows = np.linspace(0, 1, canvas.height, dtype=np.float32)[:, None, None]
     canvas.pixels[:] = (
@@ -206,7 +209,9 @@ def draw_abstract(canvas: Canvas, scene: Scene, rng: np.random.Generator) -> Non
         colour = mix(colour, (255, 255, 255), rng.random() * 0.35)
         cx, cy = rng.random() * canvas.width, rng.random() * canvas.height
         radius = canvas.unit * (8 + rng.random() * 22)
-        mask = canvas.shapes_mask(
-            lambda m, cx=cx, cy=cy, r=radius: cv2.circle(m, (int(cx), int(cy)), int(r), 255, -1, cv2.LINE_AA)
-        )
+
+        def disc(m: np.ndarray, cx: float = cx, cy: float = cy, r: float = radius) -> object:
+            return cv2.circle(m, (int(cx), int(cy)), int(r), 255, -1, cv2.LINE_AA)
+
+        mask = canvas.shapes_mask(disc)
         canvas.paint(mask, colour, 0.55 + rng.random() * 0.35)

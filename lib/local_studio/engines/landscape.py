@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from lib.local_studio.engines.canvas import Canvas, mix
+from lib.local_studio.engines.canvas import Canvas, Colour, mix
 from lib.local_studio.engines.scene import Scene, sky_colours
 
 
@@ -58,7 +58,7 @@ def _ridge(rng: np.random.Generator, width: int, roughness: float, peaks: int) -
 def draw_mountains(canvas: Canvas, scene: Scene, rng: np.random.Generator, horizon_y: float) -> None:
     """Two or three mountain ranges fading into the distance (aerial perspective)."""
     _, horizon = sky_colours(scene)
-    base = (30, 36, 60) if scene.night else (70, 85, 105)
+    base: Colour = (30, 36, 60) if scene.night else (70, 85, 105)
     if scene.colours:
         base = mix(base, scene.colours[0], 0.25)
     layers = 3
@@ -86,6 +86,8 @@ def draw_mountains(canvas: Canvas, scene: Scene, rng: np.random.Generator, horiz
 
 def draw_ground(canvas: Canvas, scene: Scene, rng: np.random.Generator, horizon_y: float) -> None:
     """Ground below the horizon: grass, sand, snow or a night street, with gentle texture."""
+    near: Colour
+    far: Colour
     if scene.snow:
         near, far = (225, 232, 242), (195, 205, 222)
     elif scene.desert or (scene.water and not scene.city):
@@ -119,7 +121,7 @@ def draw_water(
     reflection[: mirrored.shape[0]] = mirrored
     if mirrored.shape[0] < span:
         reflection[mirrored.shape[0] :] = mirrored[-1] if mirrored.shape[0] else 0
-    tint_colour = (20, 60, 90) if not scene.night else (5, 10, 25)
+    tint_colour: Colour = (20, 60, 90) if not scene.night else (5, 10, 25)
     if scene.colours:
         tint_colour = mix(tint_colour, scene.colours[0], 0.5)
     tint = np.array(tint_colour, np.float32)
@@ -141,7 +143,7 @@ def draw_city(canvas: Canvas, scene: Scene, rng: np.random.Generator, horizon_y:
             (1, canvas.width)
         )
         canvas.paint(glow.astype(np.float32), (200, 70, 170) if scene.neon else (210, 150, 100), 0.6)
-    neon = [(255, 60, 200), (40, 230, 255), (150, 80, 255), (255, 120, 40)]
+    neon: list[Colour] = [(255, 60, 200), (40, 230, 255), (150, 80, 255), (255, 120, 40)]
     if scene.colours:
         neon = list(scene.colours) + neon[: max(0, 4 - len(scene.colours))]
     window_colour = (255, 215, 140) if scene.night else (150, 180, 210)
@@ -318,17 +320,10 @@ def draw_garden(canvas: Canvas, scene: Scene, rng: np.random.Generator, horizon_
         canvas.paint(canvas.polygon_mask(eave), roof)
     for _ in range(5):
         sx, sy = rng.random() * canvas.width, canvas.height * (horizon_y + 0.08 + rng.random() * 0.25)
-        stone = canvas.shapes_mask(
-            lambda m, sx=sx, sy=sy: cv2.ellipse(
-                m,
-                (int(sx), int(sy)),
-                (int(u * (3 + rng.random() * 3)), int(u * (1.5 + rng.random()))),
-                0,
-                0,
-                360,
-                255,
-                -1,
-                cv2.LINE_AA,
-            )
-        )
+
+        def stone_shape(m: np.ndarray, sx: float = sx, sy: float = sy) -> object:
+            axes = (int(u * (3 + rng.random() * 3)), int(u * (1.5 + rng.random())))
+            return cv2.ellipse(m, (int(sx), int(sy)), axes, 0, 0, 360, 255, -1, cv2.LINE_AA)
+
+        stone = canvas.shapes_mask(stone_shape)
         canvas.paint(stone, (95, 95, 100) if not scene.night else (35, 35, 45))

@@ -111,6 +111,8 @@ class Scene:
 
 def sky_colours(scene: Scene) -> tuple[Colour, Colour]:
     """Top and horizon colours of the sky for the time of day, tinted by named colours."""
+    top: Colour
+    horizon: Colour
     if scene.night:
         top, horizon = (8, 10, 32), (44, 36, 92) if scene.neon else (30, 40, 80)
     elif scene.sunset:

@@ -76,7 +76,7 @@ def posterize_kmeans(pixels: np.ndarray, colours: int) -> np.ndarray:
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0)
     cv2.setRNGSeed(7)
     count = min(colours, len(samples))
-    _, _, centres = cv2.kmeans(samples, count, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
+    _, _, centres = cv2.kmeans(samples, count, None, criteria, 1, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload]  # the stubs omit the documented None
     flat = pixels.reshape(-1, 3).astype(np.float32)
     distances = (flat**2).sum(1)[:, None] - 2 * flat @ centres.T + (centres**2).sum(1)[None, :]
     return np.clip(centres[distances.argmin(1)], 0, 255).astype(np.uint8).reshape(pixels.shape)
