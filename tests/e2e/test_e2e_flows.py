@@ -8,10 +8,14 @@ import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
+
+from lib.store import HistoryStore
+from lib.ui.result_cards import KIND_LABELS
 
 from . import ui
 from .harness import StreamlitServer, assert_no_traceback, open_app, wait_idle
@@ -58,6 +62,20 @@ def text_chunks(png: Path) -> str:
 
 def test_generate_offline_downloads_landscape_png_with_prompt(page: Page, made, downloads: Path) -> None:
     """Generate offline at 16:9: the image appears; Download PNG gives a landscape PNG holding the prompt."""
+    made["generated_png"] = generate_landscape_png(page, downloads)
+
+
+@pytest.fixture
+def generated_png(page: Page, made, downloads: Path) -> Path:
+    """The PNG the generate flow downloaded; made now when that flow did not run (or failed) first."""
+    if "generated_png" not in made:
+        made["generated_png"] = generate_landscape_png(page, downloads)
+    return made["generated_png"]
+
+
+def generate_landscape_png(page: Page, downloads: Path) -> Path:
+    """The generate flow: klein at 16:9 offline, checked on screen and in the downloaded PNG."""
+    ui.go_to(page, "Generate")
     expect(page.get_by_text("Offline demo — images are previews from the Local Studio")).to_be_visible()
     ui.pick_model(page, "flux-2-klein-9b")
     ui.pick_aspect_ratio(page, "16:9")
@@ -74,7 +92,7 @@ def test_generate_offline_downloads_landscape_png_with_prompt(page: Page, made, 
     chunks = text_chunks(png)
     assert GENERATE_PROMPT in chunks
     assert "flux-2-klein-9b" in chunks and "16:9" in chunks
-    made["generated_png"] = png
+    return png
 
 
 def test_enhance_then_use_in_generate(page: Page) -> None:
@@ -120,22 +138,28 @@ def test_remove_background_gives_transparent_png(page: Page, samples_dir: Path, 
     assert 0.02 < histogram[0] / total < 0.98  # a real cut-out: some of each, not an all-clear mask
 
 
-def test_history_lists_all_and_survives_reload(page: Page, downloads: Path) -> None:
+def test_history_lists_all_and_survives_reload(
+    page: Page, offline_app: StreamlitServer, generated_png: Path, downloads: Path
+) -> None:
     """History lists all results, also after a reload; a selected item downloads; the zip has all."""
     ui.go_to(page, "History")
-    expect(ui.history_items(page)).to_have_count(4)  # generation, enhancement, generation from it, cut-out
+    # What this tab made (all flows before this one, or only what generated_png made when run alone).
+    assert offline_app.data_dir is not None and "ws=" in page.url
+    with HistoryStore(offline_app.data_dir) as store:
+        entries = store.list(parse_qs(urlparse(page.url).query)["ws"][0], limit=100)
+    expect(ui.history_items(page)).to_have_count(len(entries))
     captions = ui.history_captions(page)
-    for kind in ("Generation", "Enhanced prompt", "Cut-out"):
+    for kind in {KIND_LABELS[entry.kind] for entry in entries}:
         expect(captions.filter(has_text=kind).first).to_be_visible()
-    assert "ws=" in page.url
 
     page.reload()
     wait_idle(page)
     expect(ui.main(page).get_by_role("heading", name="History", level=1)).to_be_visible()
-    expect(ui.history_items(page)).to_have_count(4)
+    expect(ui.history_items(page)).to_have_count(len(entries))
     expect(ui.history_captions(page).filter(has_text=GENERATE_PROMPT)).to_have_count(1)
 
-    ui.select_history_item(page, 4)  # the oldest: the first generation
+    # The generate flow's image (the oldest when every flow ran in order).
+    ui.select_history_item(page, 1 + [entry.prompt for entry in entries].index(GENERATE_PROMPT))
     # The selected item's details (not the thumbnails' captions) name it once the gallery has rerun.
     details = ui.main(page).get_by_test_id("stMarkdown").get_by_test_id("stCaptionContainer")
     expect(details.filter(has_text=GENERATE_PROMPT)).to_have_count(1)
@@ -146,8 +170,8 @@ def test_history_lists_all_and_survives_reload(page: Page, downloads: Path) -> N
     archive = ui.download(page, ui.button(page, "Download all (zip)"), downloads)
     with zipfile.ZipFile(archive) as zipped:
         names = zipped.namelist()
-        images = [name for name in names if name.lower().endswith(".png")]
-        assert len(images) == 3, names
+        images = [name for name in names if name.lower().endswith(".png") and not name.startswith("inputs/")]
+        assert len(images) == sum(entry.has_image for entry in entries), names
         assert "history.json" in names
         history = json.loads(zipped.read("history.json"))
         for name in images:
@@ -173,17 +197,15 @@ def test_edit_with_input_image(page: Page, samples_dir: Path, downloads: Path) -
     expect(result).to_contain_text(upright)  # the edit keeps the photo's size, the right way up
 
 
-def test_restore_settings_from_downloaded_png(page: Page, made) -> None:
+def test_restore_settings_from_downloaded_png(page: Page, generated_png: Path) -> None:
     """Dropping a downloaded PNG on Restore settings from image fills prompt, model and aspect ratio."""
-    if "generated_png" not in made:
-        pytest.skip("needs the PNG downloaded by the generate flow")
     ui.go_to(page, "Generate")
     ui.type_prompt(page, "something else entirely")
     ui.pick_model(page, "flux-2-pro")
     ui.pick_aspect_ratio(page, "1:1")
 
     ui.main(page).locator("summary").filter(has_text="Restore settings from image").click()
-    ui.upload(page, "Restore settings from image", made["generated_png"])
+    ui.upload(page, "Restore settings from image", generated_png)
     expect(ui.main(page).get_by_text(re.compile(r"^Settings restored from "))).to_be_visible()
     expect(ui.prompt_box(page)).to_have_value(GENERATE_PROMPT)
     expect(ui.main(page).get_by_role("combobox", name="Model")).to_have_value("flux-2-klein-9b")
