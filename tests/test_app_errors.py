@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME, TIMEOUT_NAME
+from lib.png_metadata import read_settings
 from lib.store import HistoryStore
 from tests.app_testing import (
     assert_healthy,
@@ -16,6 +17,7 @@ from tests.app_testing import (
     png_bytes,
     studio_secrets,
     texts,
+    workspace_of,
 )
 from tests.fault_server import FaultServer
 
@@ -125,3 +127,53 @@ def test_compare_keeps_the_model_that_worked(fresh_local_studio, data_dir, seede
     assert any(button.label == "Download PNG" for button in at.get("download_button"))
     with HistoryStore(data_dir) as store:
         assert [entry.model for entry in store.list(seeded[0])] == ["flux-2-pro", "flux-2-pro"]
+
+
+def _block_saving(data_dir: Path, workspace: str) -> Path:
+    """Put a file where the workspace's image folder goes, so every save to History fails (even as root)."""
+    blocked = data_dir / "images" / workspace
+    blocked.parent.mkdir(parents=True, exist_ok=True)
+    blocked.write_bytes(b"")
+    return blocked
+
+
+def test_a_result_history_cannot_keep_stays_downloadable(secrets, data_dir: Path) -> None:
+    """A paid image History can't save: a plain message, the image shown and downloadable until the next."""
+    at = open_app(secrets)
+    blocked = _block_saving(data_dir, workspace_of(at))
+    at.text_area(key="generate_prompt").set_value("a storm at sea")
+    at.button(key="generate_run").click().run()
+
+    assert_healthy(at)
+    [message] = errors(at)
+    assert "could not" in message and "Traceback" not in message
+    assert [button.label for button in at.get("download_button")] == ["Download PNG"]
+    assert any("Not in History" in caption.value for caption in at.caption)
+    unsaved = at.session_state["generate_unsaved"]["png"]
+    assert read_settings(unsaved)["prompt"] == "a storm at sea"
+    with HistoryStore(data_dir) as store:
+        assert store.count(workspace_of(at)) == 0
+
+    blocked.unlink()
+    at.button(key="generate_run").click().run()  # the next result replaces it, and is in History
+    assert_healthy(at)
+    assert errors(at) == []
+    assert not any("Not in History" in caption.value for caption in at.caption)
+    assert at.session_state["generate_unsaved"] is None
+
+
+def test_a_cut_out_history_cannot_keep_stays_downloadable(secrets, data_dir: Path, samples_dir: Path) -> None:
+    """Remove background when History can't save: a plain message, the cut-out shown with both downloads."""
+    at = open_app(secrets, page="remove_background")
+    _block_saving(data_dir, workspace_of(at))
+    photo = (samples_dir / "chelsea.jpg").read_bytes()
+    at.file_uploader(key="remove_background_image").set_value(("chelsea.jpg", photo, "image/jpeg")).run()
+    at.button(key="remove_background_run").click().run()
+
+    assert_healthy(at)
+    [message] = errors(at)
+    assert "could not" in message
+    assert [header.value for header in at.main.subheader] == ["Before", "After"]
+    labels = {button.label for button in at.get("download_button")}
+    assert {"Download PNG (transparent)", "Download JPG on #ffffff"} <= labels
+    assert any("Not in History" in caption.value for caption in at.caption)
