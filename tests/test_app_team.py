@@ -15,8 +15,8 @@ from lib.team import person_key
 from tests.app_testing import APP, PAGES, RUN_TIMEOUT_S, assert_healthy, errors
 
 ISSUER = "http://localhost:9400"
-AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "team-mode-test-cookie-secret",
-        "client_id": "image-studio", "client_secret": "any",
+AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "team-mode-test-cookie-secret", "client_id": "image-studio", "client_secret": "any",
         "server_metadata_url": f"{ISSUER}/.well-known/openid-configuration"}
 ANA = {"is_logged_in": True, "iss": ISSUER, "sub": "ana", "email": "ana@example.com", "email_verified": True,
        "name": "Ana"}
