@@ -34,11 +34,12 @@ sys.path.insert(0, str(ROOT))  # run from anywhere without installing
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from lib.local_studio import LocalStudioHandle, StudioConfig, start_local_studio  # noqa: E402
 from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME  # noqa: E402
+from lib.local_studio import LocalStudioHandle, StudioConfig, start_local_studio  # noqa: E402
 from lib.store import HistoryStore, new_workspace_id  # noqa: E402
 from lib.ui.history_gallery import PAGE_SIZE as PAGE  # noqa: E402
 from lib.ui.session import WORKSPACE_PARAM  # noqa: E402
+from lib.workspace_links import mint_workspace_id, stored_secret  # noqa: E402
 
 SIZES = (0, 100, 1_000, 10_000)
 QUICK_SIZES = (0, 100)
@@ -135,7 +136,8 @@ def store_table(store: HistoryStore, sizes: tuple[int, ...], repeats: int, folde
     print("-" * len(header))
     workspaces: dict[int, str] = {}
     for size in sizes:
-        workspace = workspaces[size] = new_workspace_id()
+        # Minted as the app does: it adopts no other id from ?ws=, so the pages below would time empty ones.
+        workspace = workspaces[size] = mint_workspace_id(stored_secret(store.root))
         seed_s = seed_workspace(store, workspace, size)
         count_ms = median_ms(lambda w=workspace: store.count(w), repeats)
         page1_ms = median_ms(lambda w=workspace: first_page(store, w), repeats)
