@@ -181,20 +181,24 @@ def test_history_lists_all_and_survives_reload(
 
 
 def test_edit_with_input_image(page: Page, samples_dir: Path, downloads: Path) -> None:
-    """Generate with an uploaded phone photo (stored sideways, EXIF-rotated) makes an upright edit of it."""
+    """An uploaded phone photo (stored sideways, EXIF-rotated) shows upright and makes an edit at 3:2."""
     with Image.open(samples_dir / "coffee.jpg") as image:
-        upright = f"{image.width} × {image.height} px"
         exif = Image.Exif()
         exif[0x0112] = 6  # "turn 90° clockwise to show": what phones write for a photo taken sideways
         photo = downloads / "coffee-from-phone.jpg"
         image.transpose(Image.Transpose.ROTATE_90).save(photo, quality=95, exif=exif)
     ui.go_to(page, "Generate")
+    ui.pick_aspect_ratio(page, "3:2")
     ui.upload(page, "Input images (optional)", photo)
-    expect(ui.main(page).get_by_test_id("stImage").filter(has_text=photo.name)).to_be_visible()
+    # Shown upright: the thumbnail is wider than high, as the photo was taken.
+    thumbnail = ui.main(page).get_by_test_id("stImage").filter(has_text=photo.name).locator("img")
+    expect(thumbnail).to_be_visible()
+    box = thumbnail.bounding_box()
+    assert box is not None and box["width"] > box["height"], box
     ui.generate(page, EDIT_PROMPT)
     result = ui.main(page).get_by_test_id("stCaptionContainer").filter(has_text=EDIT_PROMPT)
     expect(result).to_contain_text("Edit")
-    expect(result).to_contain_text(upright)  # the edit keeps the photo's size, the right way up
+    expect(result).to_contain_text(re.compile(r"3:2 · \d+ × \d+ px landscape"))
 
 
 def test_restore_settings_from_downloaded_png(page: Page, generated_png: Path) -> None:
