@@ -214,18 +214,17 @@ def test_workspace_refuses_before_sending_when_the_budget_is_spent(tmp_path: Pat
 
 
 def test_workspace_gives_credits_back_when_the_api_refuses(tmp_path: Path, fault_server) -> None:
-    """A 400 or 402 from the API spent nothing: the reservation is released."""
-    ana = PersonalBudget(CreditBudget(tmp_path, daily_limit=8), ANA)
+    """A 400 or 402 spent nothing: the reservation is released, so the full budget is still there."""
+    ana = PersonalBudget(CreditBudget(tmp_path, daily_limit=4), ANA)
     for fault in ("400", "402"):
         with pytest.raises(ImageStudioError):
             _workspace(tmp_path, fault_server.endpoint(fault), ana).generate(
                 "a red kite", model="flux-2-pro", aspect_ratio="1:1")
     assert ana.spent_today() == 0
-
-
-def test_workspace_without_budget_is_not_limited(tmp_path: Path, fault_server) -> None:
-    """With no budget (sign-in off, or the person's own key) calls go through and nothing is counted."""
-    ledger = CreditBudget(tmp_path, daily_limit=1)
-    workspace = _workspace(tmp_path, fault_server.endpoint("ok"), None)
-    workspace.generate("a red kite", model="flux-2-pro", aspect_ratio="1:1")
-    assert ledger.spent(ANA) == 0
+    _workspace(tmp_path, fault_server.endpoint("ok"), ana).generate("a red kite", model="flux-2-pro",
+                                                                     aspect_ratio="1:1")
+    assert ana.spent_today() == 4
+    # Without a budget (sign-in off, or the person's own key) calls go through and are not counted.
+    _workspace(tmp_path, fault_server.endpoint("ok"), None).generate("a red kite", model="flux-2-pro",
+                                                                      aspect_ratio="1:1")
+    assert ana.spent_today() == 4
