@@ -2,21 +2,20 @@
 
 import streamlit as st
 
-from lib.contract import MAX_PROMPT_CHARS as LIMIT
 from lib.contract import prompt_problem
 from lib.errors import ImageStudioError
 from lib.ui import result_cards, session
 from lib.ui.generate_form import open_in_generate
+from lib.ui.prompt_box import prompt_box, prompt_caption
 
 LAST = "enhance_last_entry"  # id of the latest enhancement: the texts are read from History
 
 st.title("Enhance prompt")
 st.caption("Turn a short idea into a detailed prompt for image generation. Free: it uses no credits.")
 
-prompt = st.text_area("Prompt", key="enhance_prompt_text", height=120, persist_state="session",
-                      placeholder="a dog on a beach", help="Ctrl+Enter enhances.")
-count = f"{len(prompt):,} / {LIMIT:,} characters"
-st.caption(f":red[{count} — too long]" if len(prompt) > LIMIT else count)
+prompt = prompt_box(key="enhance_prompt_text", height=120, placeholder="a dog on a beach",
+                    help="Ctrl+Enter enhances.")
+prompt_caption(st.empty(), prompt, "enhances (free)")
 
 enhance = st.button("Enhance", key="enhance_run", type="primary", icon=":material/auto_awesome:",
                     shortcut="Ctrl+Enter")

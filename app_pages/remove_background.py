@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lib.contract import BACKGROUND_REMOVAL_CREDITS, credits_text
-from lib.ui import cutout_view, upload_checks
+from lib.ui import cutout_view, result_cards, upload_checks
 from lib.workspace import MAX_UPLOAD_MB, UPLOAD_TYPES
 
 COST = credits_text(BACKGROUND_REMOVAL_CREDITS)
@@ -23,4 +23,6 @@ run = st.button(f"Remove background ({COST})", key="remove_background_run", type
                 help=None if ready else "Upload a photo first.")
 if run and upload and file:
     cutout_view.remove_background(upload.image, file.file_id)  # a message, if any, shows right here
+if warning := result_cards.too_few_credits(BACKGROUND_REMOVAL_CREDITS):
+    st.warning(warning, icon=":material/savings:")
 cutout_view.before_and_after(upload.image.data if ready and upload else None, file.file_id if file else None)

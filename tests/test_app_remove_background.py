@@ -12,6 +12,7 @@ from tests.app_testing import (
     assert_healthy,
     errors,
     open_app,
+    studio_secrets,
     workspace_of,
 )
 
@@ -71,3 +72,15 @@ def test_new_photo_replaces_the_shown_result(secrets, samples_dir: Path) -> None
     at.file_uploader(key="remove_background_image").set_value(second).run()
     assert_healthy(at)
     assert [header.value for header in at.main.subheader] == ["Before"]
+
+
+def test_too_few_credits_are_said_before_the_click(fresh_local_studio, data_dir: Path,
+                                                   samples_dir: Path) -> None:
+    """After a cut-out leaves 1 credit, the page says the next one (2 credits) cannot be paid."""
+    at = open_app(studio_secrets(fresh_local_studio(starting_credits=3), data_dir), page="remove_background")
+    photo = ("chelsea.jpg", (samples_dir / "chelsea.jpg").read_bytes(), "image/jpeg")
+    at.file_uploader(key="remove_background_image").set_value(photo).run()
+    assert not at.warning
+    at.button(key="remove_background_run").click().run()
+    assert_healthy(at)
+    assert any("This costs 2 credits, and only 1 credit is left" in warning.value for warning in at.warning)

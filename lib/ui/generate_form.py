@@ -18,11 +18,11 @@ from lib.contract import (
     input_limit,
     prompt_problem,
 )
-from lib.contract import MAX_PROMPT_CHARS as LIMIT
 from lib.errors import ImageStudioError
 from lib.png_metadata import read_settings
 from lib.store import HistoryEntry, HistorySaveError
-from lib.ui import carried_inputs, connection_panel, result_cards, session, upload_checks
+from lib.ui import carried_inputs, result_cards, session, upload_checks
+from lib.ui.prompt_box import prompt_box, prompt_caption
 from lib.workspace import (
     MAX_UPLOAD_MB,
     UPLOAD_TYPES,
@@ -52,10 +52,6 @@ RESTORE_FILE = "generate_restore_file"
 ENHANCE, GENERATE = "enhance", "generate"  # the buttons whose clicks get an answer beside them
 CREDITS = "credits"  # the place for "too few credits left", under Generate
 _ICONS = {"error": ":material/error:", "warning": ":material/edit_note:"}
-
-# Streamlit's hint inside the prompt box says "Press Ctrl+Enter to apply", but here that key generates
-# and spends: the hint is hidden, and the caption under the box says what the key does and costs.
-_HIDE_KEY_HINT = f"<style>.st-key-{PROMPT} [data-testid='InputInstructions'] {{display: none}}</style>"
 
 Message = tuple[str, str]  # (kind, Markdown text)
 
@@ -195,21 +191,16 @@ def _answer(request: GenerateForm, button: str, messages: list[Message]) -> None
 
 def _credits_warning(request: GenerateForm) -> None:
     """Say so before the click when the balance the server last reported cannot pay for it."""
-    left, cost = connection_panel.credits_remaining(), request.cost
-    if left is not None and left < cost:
-        request.answers[CREDITS].warning(f"This costs {credits_text(cost)}, and only {credits_text(left)} "
-                   f"{'is' if left == 1 else 'are'} left. Top up in the billing dashboard, or choose a "
-                   "cheaper model.", icon=":material/savings:")
+    if warning := result_cards.too_few_credits(request.cost):
+        request.answers[CREDITS].warning(warning, icon=":material/savings:")
 
 
 def form() -> GenerateForm:
     """Draw the form: prompt, Enhance, Generate with its cost, then model, ratio, compare, inputs, restore."""
-    st.html(_HIDE_KEY_HINT)
-    prompt = st.text_area("Prompt", key=PROMPT, height=150, persist_state="session",
-                          placeholder="A lighthouse on a cliff at dusk, warm light in the windows",
-                          help="Describe the image. Ctrl+Enter generates.")
+    prompt = prompt_box(key=PROMPT, height=150, help="Describe the image. Ctrl+Enter generates.",
+                        placeholder="A lighthouse on a cliff at dusk, warm light in the windows")
     # Filled once the settings below are drawn: the caption names what Ctrl+Enter will cost.
-    prompt_caption = st.empty()
+    caption_slot = st.empty()
 
     enhance_column, undo_column = st.columns(2)
     enhance = enhance_column.button("Enhance", key="generate_enhance", icon=":material/auto_awesome:",
@@ -252,11 +243,7 @@ def form() -> GenerateForm:
                          on_change=_restore_settings, label_visibility="collapsed",
                          help="Drop a PNG downloaded from Image Studio to fill the form with its settings.")
 
-    # The count updates whenever the box commits (Ctrl+Enter, or leaving it). max_chars would count while
-    # typing, but it silently cuts longer text (a paste, a restored prompt): we say so and send nothing.
-    characters = f"{len(prompt):,} / {LIMIT:,} characters"
-    characters = f":red[{characters} — too long]" if len(prompt) > LIMIT else characters
-    prompt_caption.caption(f"{characters} · Ctrl+Enter generates ({credits_text(cost)})")
+    prompt_caption(caption_slot, prompt, f"generates ({credits_text(cost)})")
 
     label = "Generate with both models" if compare and not to_background_removal else "Generate"
     with generate_area:

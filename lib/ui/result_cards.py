@@ -11,11 +11,12 @@ from typing import Literal
 
 import streamlit as st
 
+from lib.contract import credits_text
 from lib.errors import ImageStudioError
 from lib.images import ImageInputError
 from lib.store import HistoryEntry, HistoryStore
 from lib.thumbnails import to_jpeg
-from lib.ui import session
+from lib.ui import connection_panel, session
 from lib.ui.error_messages import explain
 from lib.ui.text_changes import added_parts
 from lib.workspace import download_name, orientation, size_orientation
@@ -38,6 +39,15 @@ def shorten(text: str, limit: int = 280) -> str:
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def too_few_credits(cost: int) -> str | None:
+    """What to say before a click the balance the server last reported cannot pay for; None when it can."""
+    left = connection_panel.credits_remaining()
+    if left is None or left >= cost:
+        return None
+    return (f"This costs {credits_text(cost)}, and only {credits_text(left)} {'is' if left == 1 else 'are'} "
+            "left. Top up in the billing dashboard first.")
 
 
 def error_text(error: ImageStudioError | ImageInputError) -> str:

@@ -49,3 +49,14 @@ def test_prompt_box_says_what_ctrl_enter_does(page: Page) -> None:
     ui.pick_model(page, "flux-2-klein-9b")
     expect(ui.main(page).get_by_text("Ctrl+Enter generates (1 credit)")).to_be_visible()
     wait_idle(page)
+
+
+def test_enhance_prompt_box_says_what_ctrl_enter_does(page: Page) -> None:
+    """On Enhance prompt, typing shows no "Press Ctrl+Enter to apply"; the caption says it enhances, free."""
+    ui.go_to(page, "Enhance prompt")
+    box = ui.prompt_box(page)
+    box.click()
+    box.press_sequentially("a dog on a beach")
+    expect(box).to_have_value("a dog on a beach")
+    expect(page.get_by_text("Press Ctrl+Enter to apply")).to_be_hidden()
+    expect(ui.main(page).get_by_text("Ctrl+Enter enhances (free)")).to_be_visible()
