@@ -68,7 +68,8 @@ def navigation(pages: Sequence[StreamlitPage]) -> StreamlitPage:
             return st.navigation([*pages, usage])
         screen = _screen(lambda: _refusal(reason or MISSING_IDENTITY))
     # The same screen answers on every page's address, so a deep link lands here and not on "not found".
-    stand_ins = [st.Page(screen, title=page.title, url_path=page.url_path, default=page._default)
+    # (Streamlit gives the default page an empty url_path: that is how it is told apart.)
+    stand_ins = [st.Page(screen, title=page.title, url_path=page.url_path or None, default=not page.url_path)
                  for page in pages]
     st.navigation(stand_ins, position="hidden").run()
     st.stop()
