@@ -214,8 +214,10 @@ def test_input_image_may_be_a_url(fresh_local_studio) -> None:
     """An input image given as an http URL (an earlier result, loopback opted in) is fetched and edited."""
     studio = fresh_local_studio(private_image_networks=("127.0.0.0/8",))
     first = post(studio, {"prompt": "a red barn", "model": KLEIN, "aspect_ratio": "4:3"}).json()
-    response = post(studio, {"prompt": "in winter", "model": KLEIN, "input_image": first["image_url"]})
+    body = {"prompt": "in winter", "model": KLEIN, "aspect_ratio": "4:3", "input_image": first["image_url"]}
+    response = post(studio, body)
     assert response.status_code == 200, response.text
+    assert response.json()["engine"] == "local-edit"
     assert (response.json()["width"], response.json()["height"]) == (first["width"], first["height"])
 
 
@@ -631,7 +633,7 @@ def test_concurrent_clients_keep_the_ledger_exact(fresh_local_studio, samples_di
 def test_engine_failure_is_a_500_that_charges_nothing(fresh_local_studio, monkeypatch) -> None:
     """An engine crash is a JSON 500 with a request id; no credits are taken and the server lives on."""
 
-    def broken_renderer(prompt: str, width: int, height: int) -> Image.Image:
+    def broken_renderer(*args: object) -> Image.Image:
         raise RuntimeError("renderer out of order")
 
     studio = fresh_local_studio(starting_credits=10)

@@ -44,15 +44,15 @@ class EngineWatch:
         self.running = 0
         self.peak = 0
         self._lock = threading.Lock()
-        self._real: Callable[[str, int, int], Image.Image] = engines.render_preview
+        self._real: Callable[..., Image.Image] = engines.render_preview
 
-    def __call__(self, prompt: str, width: int, height: int) -> Image.Image:
+    def __call__(self, *args: object) -> Image.Image:
         with self._lock:
             self.running += 1
             self.peak = max(self.peak, self.running)
         try:
             time.sleep(self.hold_s)  # long enough for every request of the burst to arrive meanwhile
-            return self._real(prompt, width, height)
+            return self._real(*args)
         finally:
             with self._lock:
                 self.running -= 1

@@ -39,7 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         help="let input-image URLs reach loopback and private networks (tests only; never cloud metadata)",
     )
     parser.add_argument(
-        "--max-concurrent-jobs", type=int, default=2, help="engine jobs run at once; others wait in line"
+        "--max-concurrent-jobs",
+        type=int,
+        default=StudioConfig.max_concurrent_jobs,
+        help="engine jobs run at once; others wait in line (default: %(default)s)",
     )
     args = parser.parse_args(argv)
     try:
