@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lib.contract import DEFAULT_ENDPOINT
 from lib.config import (
     DEFAULT_DATA_DIR,
     DEFAULT_TIMEOUT_SECONDS,
@@ -13,6 +12,7 @@ from lib.config import (
     resolve_data_dir,
     resolve_timeout,
 )
+from lib.contract import DEFAULT_ENDPOINT
 
 
 class NoSecretsFile(dict):

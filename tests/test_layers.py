@@ -1,4 +1,7 @@
-"""The layers stay in order: pages → lib.ui → domain (lib/*.py) → lib.local_studio; streamlit only in lib.ui."""
+"""The layers stay in order: pages → lib.ui → domain (lib/*.py) → lib.local_studio.
+
+Streamlit is imported only in lib.ui, the pages and app.py.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAIN = sorted(path for path in (ROOT / "lib").rglob("*.py") if "ui" not in path.relative_to(ROOT / "lib").parts)
+DOMAIN = sorted(path for path in (ROOT / "lib").rglob("*.py")
+                if "ui" not in path.relative_to(ROOT / "lib").parts)
 
 
 def imported_modules(path: Path) -> set[str]:
