@@ -1,6 +1,7 @@
 """Local Studio throughput: requests per second and latency p50/p95 with 1 and with 8 concurrent clients.
 
 Run: python bench/local_studio_throughput.py [--quick] [--requests N] [--seconds S] [--clients 1,8]
+                                            [--server-jobs 2] [--large]
 
 The server runs in a process of its own (`python -m lib.local_studio` on the loopback), so the clients'
 Python work does not share its interpreter lock. Each client is a thread with its own requests.Session
@@ -9,12 +10,16 @@ background removal of a sample photo; an image request counts once its result fi
 as a client must do before the link expires. Each cell stops at N requests or after S seconds, whichever
 comes first (requests already sent finish and count). Before timing, every client opens its connection
 and one untimed request warms the server's code path. The server's CPU time per request is also shown:
-unlike latency, other work on the machine does not inflate it.
+unlike latency, other work on the machine does not inflate it, and so is the server's peak resident memory
+during the cell. `--server-jobs 2,8` runs the whole table against a server started with each
+--max-concurrent-jobs value (the first is the baseline); `--large` adds a cut-out of a 2048 x 2048 photo,
+where the engine cap matters for memory.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import statistics
 import subprocess
@@ -31,6 +36,7 @@ sys.path.insert(0, str(ROOT))  # run from anywhere without installing
 
 import psutil  # noqa: E402
 import requests  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from lib.images import to_data_url  # noqa: E402
 from lib.local_studio import DEMO_API_KEY  # noqa: E402
@@ -40,7 +46,9 @@ SAMPLE = ROOT / "assets" / "samples" / "chelsea.jpg"
 SUBJECTS = ("a lighthouse at dusk", "a red fox in snow", "a bowl of ramen", "a city street in rain",
             "a sailing boat at noon", "a forest path in autumn", "a cat on a windowsill")
 START_TIMEOUT_S = 30.0
-REQUEST_TIMEOUT = (5.0, 120.0)  # (connect, read): a queue of 8 busy requests on 2 cores can take a while
+REQUEST_TIMEOUT = (5.0, 300.0)  # (connect, read): a queue of 8 large cut-outs on 2 cores takes a while
+LARGE_SIDE = 2048
+MEMORY_SAMPLE_S = 0.02
 
 Action = Callable[[requests.Session, str, int], None]
 
@@ -49,12 +57,14 @@ Action = Callable[[requests.Session, str, int], None]
 class Cell:
     """What one action did under one number of clients."""
 
+    server_jobs: int
     action: str
     clients: int
     latencies: list[float]
     errors: int
     wall_s: float
     server_cpu_s: float
+    peak_rss_mib: float
 
     @property
     def per_second(self) -> float:
@@ -74,11 +84,11 @@ def percentile(values: list[float], share: float) -> float:
 
 
 @contextmanager
-def studio_process() -> Iterator[tuple[str, psutil.Process]]:
+def studio_process(server_jobs: int) -> Iterator[tuple[str, psutil.Process]]:
     """A Local Studio in its own process on a free loopback port; yields its endpoint and process."""
     process = subprocess.Popen(
         [sys.executable, "-m", "lib.local_studio", "--host", "127.0.0.1", "--port", "0",
-         "--credits", str(10**12)],
+         "--credits", str(10**12), "--max-concurrent-jobs", str(server_jobs)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     try:
@@ -144,6 +154,33 @@ def background_removal(photo: str) -> Action:
     return remove
 
 
+def large_photo_url() -> str:
+    """The sample photo stretched to LARGE_SIDE x LARGE_SIDE (4.2 MP: the engines' limit) as a data URL."""
+    buffer = io.BytesIO()
+    with Image.open(SAMPLE) as photo:
+        photo.convert("RGB").resize((LARGE_SIDE, LARGE_SIDE)).save(buffer, format="JPEG", quality=90)
+    return to_data_url(buffer.getvalue(), "image/jpeg")
+
+
+@contextmanager
+def peak_rss(server: psutil.Process) -> Iterator[list[int]]:
+    """Sample the server's resident memory while the block runs; the list holds the peak in bytes."""
+    peak = [server.memory_info().rss]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(MEMORY_SAMPLE_S):
+            peak[0] = max(peak[0], server.memory_info().rss)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        done.set()
+        sampler.join()
+
+
 def server_cpu_s(server: psutil.Process) -> float:
     """CPU seconds the server process has used so far (all its threads, user and system)."""
     times = server.cpu_times()
@@ -152,10 +189,11 @@ def server_cpu_s(server: psutil.Process) -> float:
 
 def measure(
     action: Action, endpoint: str, server: psutil.Process, clients: int, count: int, seconds: float
-) -> tuple[list[float], int, float, float]:
+) -> tuple[list[float], int, float, float, float]:
     """Run an action from `clients` threads until `count` requests or `seconds`.
 
-    Returns the latencies, the number of failed requests, the wall seconds and the server's CPU seconds.
+    Returns the latencies, the number of failed requests, the wall seconds, the server's CPU seconds and
+    its peak resident memory in MiB.
     """
     lock = threading.Lock()
     latencies: list[float] = []
@@ -194,42 +232,45 @@ def measure(
     for thread in threads:
         thread.start()
     cpu = server_cpu_s(server)
-    ready.wait()
-    started = time.perf_counter()
-    deadline[0] = started + seconds
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
+    with peak_rss(server) as peak:
+        ready.wait()
+        started = time.perf_counter()
+        deadline[0] = started + seconds
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - started
     cpu = server_cpu_s(server) - cpu
     for session in sessions:
         session.close()
-    return latencies, errors[0], wall, cpu
+    return latencies, errors[0], wall, cpu, peak[0] / 2**20
 
 
 def print_table(cells: list[Cell], count: int, seconds: float) -> None:
     """The results, one row per action and number of clients, each compared with one client alone."""
     print(f"Local Studio throughput (own process on the loopback; each cell: {count} requests or "
           f"{seconds:g} s, whichever first; one requests.Session per client thread)")
-    header = (f"{'action':<22} {'clients':>7} {'done':>5} {'errors':>6} {'wall s':>7} {'req/s':>7} "
-              f"{'p50 ms':>8} {'p95 ms':>8} {'req/s vs 1':>11} {'p50 vs 1':>9} {'server CPU ms/req':>18}")
+    header = (f"{'jobs':>4} {'action':<22} {'clients':>7} {'done':>5} {'errors':>6} {'wall s':>7} "
+              f"{'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'req/s vs 1':>11} {'p50 vs 1':>9} "
+              f"{'server CPU ms/req':>18} {'peak MiB':>9}")
     print(header)
     print("-" * len(header))
-    alone: dict[str, Cell] = {}
+    alone: dict[tuple[int, str], Cell] = {}
     for cell in cells:
         if cell.clients == 1:
-            alone[cell.action] = cell
+            alone[cell.server_jobs, cell.action] = cell
         if cell.latencies:
             p50 = statistics.median(cell.latencies) * 1000
             p95 = percentile(cell.latencies, 0.95) * 1000
-            base = alone.get(cell.action)
+            base = alone.get((cell.server_jobs, cell.action))
             speedup = cell.per_second / base.per_second if base and base.per_second else math.nan
             base_p50 = statistics.median(base.latencies) * 1000 if base and base.latencies else math.nan
             slower = p50 / base_p50
             timings = f"{p50:>8.1f} {p95:>8.1f} {speedup:>10.2f}x {slower:>8.2f}x"
         else:
             timings = f"{'-':>8} {'-':>8} {'-':>11} {'-':>9}"
-        print(f"{cell.action:<22} {cell.clients:>7} {len(cell.latencies):>5} {cell.errors:>6} "
-              f"{cell.wall_s:>7.2f} {cell.per_second:>7.2f} {timings} {cell.cpu_ms_per_request:>18.1f}")
+        print(f"{cell.server_jobs:>4} {cell.action:<22} {cell.clients:>7} {len(cell.latencies):>5} "
+              f"{cell.errors:>6} {cell.wall_s:>7.2f} {cell.per_second:>7.2f} {timings} "
+              f"{cell.cpu_ms_per_request:>18.1f} {cell.peak_rss_mib:>9.0f}")
 
 
 def main() -> int:
@@ -239,6 +280,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds per cell at most (default 10)")
     parser.add_argument("--clients", default="1,8", help="numbers of concurrent clients (default 1,8)")
     parser.add_argument("--quick", action="store_true", help="smoke test: 2 requests or 0.5 s per cell")
+    parser.add_argument("--server-jobs", default="2",
+                        help="the server's --max-concurrent-jobs, one table part each (default 2)")
+    parser.add_argument("--large", action="store_true", help=f"add a {LARGE_SIDE} x {LARGE_SIDE} cut-out")
     args = parser.parse_args()
     count, seconds = (2, 0.5) if args.quick else (args.requests, args.seconds)
     levels = sorted({int(number) for number in args.clients.split(",")} | {1})  # 1 is the baseline
@@ -247,11 +291,15 @@ def main() -> int:
         "generate klein 1:1": generate,
         f"remove bg {SAMPLE.stem}": background_removal(to_data_url(SAMPLE.read_bytes(), "image/jpeg")),
     }
+    if args.large:
+        actions[f"remove bg {LARGE_SIDE}x{LARGE_SIDE}"] = background_removal(large_photo_url())
     cells: list[Cell] = []
-    with studio_process() as (endpoint, server):
-        for name, action in actions.items():
-            for clients in levels:
-                cells.append(Cell(name, clients, *measure(action, endpoint, server, clients, count, seconds)))
+    for server_jobs in [int(number) for number in args.server_jobs.split(",")]:
+        with studio_process(server_jobs) as (endpoint, server):
+            for name, action in actions.items():
+                for clients in levels:
+                    result = measure(action, endpoint, server, clients, count, seconds)
+                    cells.append(Cell(server_jobs, name, clients, *result))
     print_table(cells, count, seconds)
     failed = sum(cell.errors for cell in cells)
     if failed:
