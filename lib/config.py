@@ -35,14 +35,19 @@ class ConnectionSettings:
         return not self.api_key
 
 
-def lookup(secrets: Mapping[str, Any] | None, name: str) -> str | None:
-    """A non-empty text setting from a secrets mapping; None when absent or when there is no secrets file."""
+def secret_value(secrets: Mapping[str, Any] | None, name: str) -> Any:
+    """A value from a secrets mapping as it is; None when absent or when there is no secrets file."""
     if secrets is None:
         return None
     try:
-        value = secrets.get(name)
+        return secrets.get(name)
     except FileNotFoundError:  # st.secrets without any secrets.toml raises on every read
         return None
+
+
+def lookup(secrets: Mapping[str, Any] | None, name: str) -> str | None:
+    """A non-empty text setting from a secrets mapping; None when absent or when there is no secrets file."""
+    value = secret_value(secrets, name)
     if value is None:
         return None
     text = str(value).strip()

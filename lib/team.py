@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lib.config import secret_value
+
 AUTH_SECTION = "auth"
 TEAM_SECTION = "team"
 # Streamlit's names: shared by every provider, and needed by each provider.
@@ -154,12 +156,7 @@ def is_admin(person: Person, settings: TeamSettings) -> bool:
 
 def _section(secrets: Mapping[str, Any] | None, name: str) -> Mapping[str, Any] | None:
     """A section of secrets as a mapping; None when absent (or when there is no secrets file)."""
-    if secrets is None:
-        return None
-    try:
-        value = secrets.get(name)
-    except FileNotFoundError:  # st.secrets without any secrets.toml raises on every read
-        return None
+    value = secret_value(secrets, name)
     return value if isinstance(value, Mapping) else None
 
 
