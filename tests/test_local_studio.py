@@ -684,17 +684,22 @@ def test_listening_socket_is_tcp_so_replies_are_not_delayed() -> None:
         sock.close()
 
 
-def test_command_line_server_serves_until_interrupted() -> None:
-    """`python -m lib.local_studio` prints its endpoint, serves with its key and credits, stops on Ctrl+C."""
-    secret_key = "sk_cli_test_secret_9f8e7d"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lib.local_studio", "--port", "0", "--credits", "7", "--key", secret_key],
+def _start_command_line_server(*flags: str) -> subprocess.Popen[str]:
+    """`python -m lib.local_studio --port 0` with extra flags, its output readable line by line."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "lib.local_studio", "--port", "0", *flags],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+
+
+def test_command_line_server_serves_until_interrupted() -> None:
+    """`python -m lib.local_studio` prints its endpoint, serves with its key and credits, stops on Ctrl+C."""
+    secret_key = "sk_cli_test_secret_9f8e7d"
+    process = _start_command_line_server("--credits", "7", "--key", secret_key)
     try:
         assert process.stdout is not None
         first_line = process.stdout.readline()
@@ -715,17 +720,8 @@ def test_command_line_server_serves_until_interrupted() -> None:
 
 def test_command_line_flags_set_the_public_url_and_the_private_image_opt_in() -> None:
     """--public-url sets the result links' origin; --allow-private-image-urls lets a loopback URL in."""
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "lib.local_studio", "--port", "0"),
-            *("--public-url", "https://studio.example.org", "--allow-private-image-urls"),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    process = _start_command_line_server("--public-url", "https://studio.example.org",
+                                         "--allow-private-image-urls")
     try:
         assert process.stdout is not None
         endpoint = process.stdout.readline().split(": ", 1)[1].strip()
