@@ -241,6 +241,12 @@ class ImageStudioClient:
             )
         return self.generate(prompt, input_images=[image])
 
+    def copy(self) -> ImageStudioClient:
+        """A new client with the same key and settings and its own connections (one per thread)."""
+        # requests.Session is not documented as thread-safe: work run in parallel gets a client each.
+        return ImageStudioClient(self._api_key, self.endpoint, self.timeout,
+                                 max_image_bytes=self.max_image_bytes, max_retries=self.max_retries)
+
     def close(self) -> None:
         """Close the client's connections."""
         self._session.close()
