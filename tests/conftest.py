@@ -11,6 +11,9 @@ from lib.local_studio import LocalStudioHandle, StudioConfig, start_local_studio
 from tests.app_testing import forget_configured_connection, studio_secrets
 from tests.fault_server import FaultServer
 
+# A real PostgreSQL for the shared store's tests: the `postgres_server` and `postgres_url` fixtures.
+pytest_plugins = ("tests.postgres_server",)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Plenty for a whole test run on the shared server: no test should meet a 402 it did not ask for.
