@@ -67,7 +67,7 @@ _MAX_INPUTS = max(MAX_INPUT_IMAGES.values())
 _MAX_SOURCE_NAME_CHARS = 255
 _MAX_IDLE_CONNECTIONS = 8
 _EXPORT_BATCH = 256
-_SCHEMA_VERSION = 2
+_SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -100,6 +100,17 @@ CREATE TABLE IF NOT EXISTS entry_inputs (
 );
 CREATE INDEX IF NOT EXISTS entry_inputs_by_file ON entry_inputs (workspace_id, file);
 """
+# Search: one row per entry (rowid = entries.seq) holding its prompt and file name folded (_folded), in a
+# trigram index, so that any word of three characters or more is found as a substring through the index.
+# Rows are added by the code that adds entries (folding is Python's); a trigger forgets deleted entries.
+_SEARCH_SCHEMA: tuple[str, ...] = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS entries_search USING fts5(words, tokenize = 'trigram')",
+    "CREATE TRIGGER IF NOT EXISTS entries_search_forget AFTER DELETE ON entries "
+    "BEGIN DELETE FROM entries_search WHERE rowid = old.seq; END",
+)
+_SEARCH_INSERT = "INSERT INTO entries_search (rowid, words) VALUES (?, ?)"
+# The trigram index finds substrings of at least this many characters; shorter words are checked per row.
+_TRIGRAM = 3
 # Columns added after the first release, with their definitions: added in place to older databases.
 _ADDED_COLUMNS: dict[str, str] = {"source_name": "TEXT"}
 _ENTRY_COLUMNS: tuple[str, ...] = (
@@ -360,12 +371,16 @@ class HistoryStore:
 
     # -- reading -------------------------------------------------------------------------------------
 
-    def list(self, workspace_id: str, *, kind: str | None = None, limit: int = 24,
-             offset: int = 0) -> list[HistoryEntry]:
-        """One page of a workspace's entries, newest first (thumbnails included, full images not)."""
+    def list(self, workspace_id: str, *, kind: str | None = None, limit: int = 24, offset: int = 0,
+             search: str | None = None) -> list[HistoryEntry]:
+        """One page of a workspace's entries, newest first (thumbnails included, full images not).
+
+        search keeps the entries whose prompt or file name contains every word of it (any case, accents
+        ignored); None, "" or only spaces keeps all.
+        """
         if limit < 0 or offset < 0:
             raise ValueError("limit and offset must not be negative")
-        where, params = _filter(workspace_id, kind)
+        where, params = _filter(workspace_id, kind, search)
         if where is None or limit == 0:
             return []
         # Page through the index alone (it covers workspace, kind, time and seq), then read only the
@@ -376,9 +391,9 @@ class HistoryStore:
             rows = db.execute(sql, (*params, limit, offset)).fetchall()
         return [_entry(row) for row in rows]
 
-    def count(self, workspace_id: str, *, kind: str | None = None) -> int:
-        """Number of entries in a workspace (optionally of one kind)."""
-        where, params = _filter(workspace_id, kind)
+    def count(self, workspace_id: str, *, kind: str | None = None, search: str | None = None) -> int:
+        """Number of entries in a workspace (optionally of one kind, matching a search as list() does)."""
+        where, params = _filter(workspace_id, kind, search)
         if where is None:
             return 0
         with self._connection() as db:
@@ -530,7 +545,8 @@ class HistoryStore:
                             _write_atomically(input_path, item.data)
                             created.append(input_path)
                     with self._connection() as db, _transaction(db):
-                        db.execute(_INSERT, _row_values(entry))
+                        seq = db.execute(_INSERT, _row_values(entry)).lastrowid
+                        db.execute(_SEARCH_INSERT, (seq, _search_words(entry.prompt, entry.source_name)))
                         db.executemany(
                             "INSERT INTO entry_inputs (entry_id, position, workspace_id, file) "
                             "VALUES (?, ?, ?, ?)",
@@ -677,6 +693,15 @@ def _migrate(db: sqlite3.Connection) -> None:
         for name, definition in _ADDED_COLUMNS.items():
             if name not in present:
                 db.execute(f"ALTER TABLE entries ADD COLUMN {name} {definition}")
+        for statement in _SEARCH_SCHEMA:
+            db.execute(statement)
+        # Older databases (or one an older release wrote to since, which also sets the version back)
+        # get their search index built again from the entries.
+        if db.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
+            db.execute("DELETE FROM entries_search")
+            rows = db.execute("SELECT seq, prompt, source_name FROM entries")
+            db.executemany(_SEARCH_INSERT,
+                           ((row["seq"], _search_words(row["prompt"], row["source_name"])) for row in rows))
         db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
 
 
@@ -721,15 +746,49 @@ def _valid_ids(workspace_id: object, entry_id: object) -> bool:
             and _ENTRY_ID.fullmatch(entry_id) is not None)
 
 
-def _filter(workspace_id: str, kind: str | None) -> tuple[str | None, tuple[Any, ...]]:
-    """WHERE clause and parameters for a workspace (and kind); None when it cannot match anything."""
+def _filter(workspace_id: str, kind: str | None,
+            search: str | None = None) -> tuple[str | None, tuple[Any, ...]]:
+    """WHERE clause and parameters for a workspace (kind, search); None when it cannot match anything."""
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    if search is not None and not isinstance(search, str):
+        raise ValueError("search must be text")
     if not is_valid_workspace_id(workspace_id):
         return None, ()
-    if kind is None:
-        return "workspace_id = ?", (workspace_id,)
-    return "workspace_id = ? AND kind = ?", (workspace_id, kind)
+    clauses, params = ["workspace_id = ?"], [workspace_id]
+    if kind is not None:
+        clauses.append("kind = ?")
+        params.append(kind)
+    words = _search_terms(search or "")
+    long_words = [word for word in words if len(word) >= _TRIGRAM]
+    if long_words:
+        # Each word a quoted FTS5 string: quotes doubled, so *, -, :, NEAR, AND... are only characters.
+        clauses.append("seq IN (SELECT rowid FROM entries_search WHERE entries_search MATCH ?)")
+        params.append(" AND ".join('"' + word.replace('"', '""') + '"' for word in long_words))
+    for word in words:
+        if len(word) < _TRIGRAM:  # too short for the trigram index: checked on this workspace's rows only
+            clauses.append("EXISTS (SELECT 1 FROM entries_search WHERE rowid = entries.seq "
+                           "AND instr(words, ?) > 0)")
+            params.append(word)
+    return " AND ".join(clauses), tuple(params)
+
+
+def _folded(text: str) -> str:
+    """Text as search compares it: case folded, accents and control characters dropped ("Café" -> "cafe")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed
+                   if not unicodedata.combining(ch) and not unicodedata.category(ch).startswith("C"))
+
+
+def _search_words(prompt: str, source_name: str | None) -> str:
+    """What the search index holds for an entry: its prompt and file name, folded, one per line."""
+    return _folded(prompt) + (f"\n{_folded(source_name)}" if source_name else "")
+
+
+def _search_terms(search: str) -> builtins.list[str]:
+    """The distinct words of a search, folded; none for an empty or blank search."""
+    # Split before folding too: control characters (tabs, new lines) separate words, they don't vanish.
+    return list(dict.fromkeys(_folded(" ".join(search.split())).split()))
 
 
 def _prepare_image(data: bytes) -> tuple[bytes, int, int, bytes]:

@@ -457,7 +457,7 @@ def test_a_database_of_the_first_release_is_upgraded_in_place(tmp_path: Path, wo
     with HistoryStore(root) as again:  # opening an upgraded database again changes nothing
         assert again.count(workspace) == 2
     check = sqlite3.connect(root / "history.sqlite3")
-    assert check.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert check.execute("PRAGMA user_version").fetchone()[0] == 3
     check.close()
 
 
@@ -562,3 +562,129 @@ def test_concurrent_adoptions_give_the_history_to_exactly_one(tmp_path: Path, wo
         assert len(_files(root)) == files_before  # no copy left behind, none missing
         assert all(path.parent.name in (winner, "inputs") for path in _files(root))
         assert sorted(path.name for path in (root / "images").iterdir()) == [winner]  # no empty folders
+
+
+def _searchable(store: HistoryStore, workspace: str) -> dict[str, str]:
+    """Entries whose prompts and file names the search tests look for; their ids by a short name."""
+    added = {
+        "lighthouse": store.add(workspace, "generation", prompt="A Lighthouse on a cliff at dusk",
+                                image_png=_png()),
+        "kite": store.add(workspace, "edit", prompt="a red kite over the cliff", image_png=_png()),
+        "sea": store.add(workspace, "enhancement", prompt="dusk over the sea", text="dusk over the calm sea"),
+        "holiday": store.add(workspace, "cutout", prompt="remove background", image_png=_png(),
+                             source_name="Holiday-Photo.jpg"),
+    }
+    return {name: entry.id for name, entry in added.items()}
+
+
+def _found(store: HistoryStore, workspace: str, search: str | None, kind: str | None = None) -> list[str]:
+    """Ids that list() returns for a search, checked against count() for the same search."""
+    ids = [entry.id for entry in store.list(workspace, kind=kind, search=search, limit=100)]
+    assert store.count(workspace, kind=kind, search=search) == len(ids)
+    return ids
+
+
+def test_search_needs_every_word_in_any_order_and_case(store: HistoryStore, workspace: str) -> None:
+    """Every word of the search must appear in the prompt, whatever its case and the words' order."""
+    ids = _searchable(store, workspace)
+    assert _found(store, workspace, "CLIFF lighthouse") == [ids["lighthouse"]]
+    assert _found(store, workspace, "cliff") == [ids["kite"], ids["lighthouse"]]  # newest first
+    assert _found(store, workspace, "dusk Cliff") == [ids["lighthouse"]]
+    assert _found(store, workspace, "cliff sea") == []
+    assert _found(store, workspace, "lightho") == [ids["lighthouse"]]  # a word still being typed
+
+
+def test_search_finds_cutouts_by_their_file_name(store: HistoryStore, workspace: str) -> None:
+    """A cut-out is found by the uploaded file's name, and a search may mix its words with the prompt's."""
+    ids = _searchable(store, workspace)
+    assert _found(store, workspace, "holiday") == [ids["holiday"]]
+    assert _found(store, workspace, "photo.JPG") == [ids["holiday"]]
+    assert _found(store, workspace, "background holiday") == [ids["holiday"]]
+    assert _found(store, workspace, "holiday cliff") == []
+
+
+def test_search_combines_with_the_kind_filter(store: HistoryStore, workspace: str) -> None:
+    """Kind and search both apply: only entries of that kind whose words match."""
+    ids = _searchable(store, workspace)
+    assert _found(store, workspace, "dusk") == [ids["sea"], ids["lighthouse"]]
+    assert _found(store, workspace, "dusk", kind="generation") == [ids["lighthouse"]]
+    assert _found(store, workspace, "dusk", kind="enhancement") == [ids["sea"]]
+    assert _found(store, workspace, "dusk", kind="cutout") == []
+
+
+def test_an_empty_search_keeps_everything(store: HistoryStore, workspace: str) -> None:
+    """No search, an empty one or one of spaces only filters nothing."""
+    ids = _searchable(store, workspace)
+    everything = list(reversed(ids.values()))
+    for search in (None, "", "   ", "\t\n"):
+        assert _found(store, workspace, search) == everything
+
+
+def test_search_pages_newest_first_within_its_workspace(store: HistoryStore, workspace: str) -> None:
+    """Matches page like the whole history, newest first, and never come from another workspace."""
+    other = new_workspace_id()
+    store.add(other, "enhancement", prompt="a boat 99", text="x")
+    boats = [store.add(workspace, "enhancement", prompt=f"a boat {index}", text="x").id for index in range(7)]
+    store.add(workspace, "enhancement", prompt="a car", text="x")
+    pages = [store.list(workspace, search="boat", limit=3, offset=offset) for offset in (0, 3, 6)]
+    assert [[entry.id for entry in page] for page in pages] == [boats[6:3:-1], boats[3:0:-1], boats[:1]]
+    assert store.count(workspace, search="BOAT") == 7
+    assert store.count(workspace, search="99") == 0
+
+
+def test_search_follows_deletes_and_moved_workspaces(store: HistoryStore, workspace: str) -> None:
+    """A deleted entry is no longer found; entries moved to a new workspace id are found there."""
+    ids = _searchable(store, workspace)
+    assert store.delete(workspace, ids["kite"])
+    assert _found(store, workspace, "cliff") == [ids["lighthouse"]]
+    new = new_workspace_id()
+    assert store.adopt_workspace(workspace, new) == 3
+    assert _found(store, new, "cliff") == [ids["lighthouse"]]
+    assert _found(store, workspace, "cliff") == []
+
+
+@pytest.mark.parametrize("search, expected", [
+    ('"', ["quote"]), ('said "hi"', ["quote"]), ('"hi', ["quote"]), ("*", ["star"]), ("5*3", ["star"]),
+    ("light*", []), ("NEAR", ["near"]), ("NEAR(kite boat)", []), ("-", ["dash"]), ("-lit", ["dash"]),
+    ("well-lit", ["dash"]), ("-kite", []), (":", ["colon"]), ("16:9", ["colon"]), ("words:kite", []),
+    ("%", ["percent"]), ("_", ["underscore"]), ("a_b", ["underscore"]), ("kite OR boat", []),
+    ("(", []), ("^kite", []), ("kite AND", []), ("NOT", []),
+])
+def test_search_syntax_is_only_text(store: HistoryStore, workspace: str, search: str,
+                                    expected: list[str]) -> None:
+    """Quotes, *, NEAR, -, :, %, _ and operators in a search never raise and are matched literally."""
+    names = {
+        "quote": 'she said "hi"', "star": "5*3 stars", "near": "NEAR the kite", "dash": "a well-lit boat",
+        "colon": "ratio 16:9 kite", "percent": "100% cotton", "underscore": "a_b kite",
+    }
+    ids = {store.add(workspace, "enhancement", prompt=prompt, text="x").id: name
+           for name, prompt in names.items()}
+    assert sorted(ids[entry_id] for entry_id in _found(store, workspace, search)) == expected
+
+
+def test_search_ignores_accents(tmp_path: Path, workspace: str) -> None:
+    """Accents are folded both ways: "cafe" finds "Café crème", and "CRÈME" finds "creme brulee"."""
+    with HistoryStore(tmp_path / "data") as store:
+        cafe = store.add(workspace, "enhancement", prompt="Café crème at noon", text="x")
+        brulee = store.add(workspace, "enhancement", prompt="creme brulee", text="x")
+        assert [entry.id for entry in store.list(workspace, search="cafe")] == [cafe.id]
+        assert [entry.id for entry in store.list(workspace, search="CRÈME")] == [brulee.id, cafe.id]
+
+
+def test_an_older_database_is_searchable_after_the_upgrade(tmp_path: Path, workspace: str) -> None:
+    """Entries saved before search existed are found once the database is opened (index built in place)."""
+    root = tmp_path / "data"
+    root.mkdir()
+    old = sqlite3.connect(root / "history.sqlite3")
+    old.executescript(_OLD_SCHEMA)
+    old.execute("INSERT INTO entries (id, workspace_id, kind, prompt, created_at, text, has_image) "
+                "VALUES (?, ?, 'enhancement', 'a Dog on the beach', 1.7e9, 'x', 0)", ("b" * 24, workspace))
+    old.commit()
+    old.close()
+    with HistoryStore(root) as store:
+        assert [entry.id for entry in store.list(workspace, search="beach dog")] == ["b" * 24]
+        added = store.add(workspace, "enhancement", prompt="a dog in the snow", text="x")
+        assert [entry.id for entry in store.list(workspace, search="dog")] == [added.id, "b" * 24]
+    with HistoryStore(root) as again:  # opening it again neither loses nor doubles index rows
+        assert again.count(workspace, search="dog") == 2
+        assert again.count(workspace, search="snow") == 1
