@@ -20,6 +20,8 @@ MODEL_CREDITS: dict[str, int] = {"flux-2-pro": 4, "flux-2-klein-9b": 1}
 
 ASPECT_RATIOS: tuple[str, ...] = ("1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21")
 DEFAULT_ASPECT_RATIO = "1:1"
+# How many images one Generate click may ask for (each is its own paid call, all sent at once).
+MAX_IMAGES_PER_CLICK = 4
 
 # Engine limits (Stability background removal and FLUX.2), applied to every input image.
 MIN_SIDE_PX = 64
@@ -101,14 +103,24 @@ def input_count_problem(model: str, count: int, *, compare: bool = False) -> str
     )
 
 
-def credits_for(model: str, *, compare: bool = False, background_removal: bool = False) -> int:
-    """Credits one click spends: the model's price, both models' when comparing, or background removal's."""
+def images_per_click(count: int, *, compare: bool = False, background_removal: bool = False) -> int:
+    """How many images one click makes per model: `count` (1 to 4), or one when comparing or cutting out."""
+    # Comparing is one image per model; a cut-out comes out the same every time, so more would waste credits.
+    if compare or background_removal:
+        return 1
+    return max(1, min(MAX_IMAGES_PER_CLICK, int(count)))
+
+
+def credits_for(
+    model: str, *, compare: bool = False, background_removal: bool = False, count: int = 1
+) -> int:
+    """Credits one click spends: `count` images of the model, both models' when comparing, or a cut-out's."""
     # A request routed to background removal runs one engine at a flat price, whatever the model or compare.
     if background_removal:
         return BACKGROUND_REMOVAL_CREDITS
     if compare:
         return sum(MODEL_CREDITS.values())
-    return MODEL_CREDITS[model]
+    return MODEL_CREDITS[model] * images_per_click(count)
 
 
 def credits_text(count: int) -> str:

@@ -13,9 +13,10 @@ import io
 import json
 import struct
 import threading
+import time
 import uuid
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -64,6 +65,7 @@ FAULTS = (
     "huge-pixels-image",  # image_url serves a tiny, valid PNG that declares 13000 x 13000 pixels
     "401-padded",  # the message echoes the token upper-cased and in part, then whole after 470 characters
     "markup",  # 400 whose message is MARKUP_TEXT; enhance_prompt answers with MARKUP_TEXT as the prompt
+    "slow-every-fourth-fails",  # answers after SLOW_SECONDS; every 4th call of this path is a 500
 )
 
 
@@ -75,6 +77,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    arrived_at: float = field(default_factory=time.monotonic, compare=False)  # server clock, for overlaps
 
     def json(self) -> Any:
         """The body parsed as JSON."""
@@ -268,6 +271,12 @@ def _handler_for(server: FaultServer) -> type[BaseHTTPRequestHandler]:
             elif fault == "slow":
                 server._stopping.wait(server.slow_seconds)
                 self._send_json(200, ok)
+            elif fault == "slow-every-fourth-fails":
+                server._stopping.wait(server.slow_seconds)
+                if attempt % 4 == 0:
+                    self._send_json(500, {"error": {"message": "The engine failed.", "code": 500}})
+                else:
+                    self._send_json(200, ok)
             elif fault == "drop":
                 self.close_connection = True
                 self.connection.close()
