@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import threading
+import zipfile
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +21,8 @@ from lib.contract import (
     asks_for_background_removal,
     aspect_ratio_value,
     credits_for,
-    images_per_click,
 )
-from lib.errors import ImageStudioError
+from lib.errors import ImageStudioError, InvalidRequestError
 from lib.images import ImageInputError, load_image, to_rgb_or_rgba
 from lib.store import HistoryEntry, HistorySaveError, HistoryStore
 
@@ -31,9 +32,11 @@ MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 UPLOAD_TYPES: tuple[str, ...] = ("png", "jpg", "jpeg", "webp")
 UPLOAD_THUMBNAIL_SIDE = 160
 REMOVE_BACKGROUND_PROMPT = "remove background"
-# Calls of one Generate click that run at once: four images, or both models. The API answers each in
-# seconds to tens of seconds, so waiting on them side by side makes a batch take the time of one.
-MAX_CALLS_AT_ONCE = 4
+# Photos one Remove background click takes, and how many of them are sent at once.
+MAX_BULK_PHOTOS = 20
+# Enough to overlap the waits of a remote engine, few enough not to crowd one person's share of the API.
+BULK_WORKERS = 4
+
 
 
 @dataclass(frozen=True)
@@ -61,13 +64,6 @@ class Outcome:
 def routes_to_background_removal(prompt: str, image_count: int) -> bool:
     """True when the API will send this request to background removal (an image + words asking for it)."""
     return image_count > 0 and asks_for_background_removal(prompt)
-
-
-def slot_models(model: str, count: int, *, compare: bool, background_removal: bool) -> list[str]:
-    """The model of each image one Generate click makes, in the order shown: one slot per paid call."""
-    if compare and not background_removal:
-        return list(MODELS)
-    return [model] * images_per_click(count, background_removal=background_removal)
 
 
 def request_kind(prompt: str, image_count: int) -> str:
@@ -130,6 +126,49 @@ def download_name(entry: HistoryEntry, extension: str = "png") -> str:
     return f"image-studio-{entry.kind}-{entry.file_words}-{entry.id[:6]}.{extension}"
 
 
+def bulk_count_problem(count: int) -> str | None:
+    """Why this many photos can't go in one Remove background click, in plain words; None when fine."""
+    if count <= MAX_BULK_PHOTOS:
+        return None
+    extra = count - MAX_BULK_PHOTOS
+    return (f"You chose {count} photos; at most {MAX_BULK_PHOTOS} go at once. "
+            f"Remove {extra} (or do them in a second round) to continue.")
+
+
+def cutouts_credits(count: int) -> int:
+    """Credits that cutting out `count` photos costs."""
+    return BACKGROUND_REMOVAL_CREDITS * count
+
+
+def cutouts_zip(store: HistoryStore, workspace_id: str, entry_ids: Sequence[str],
+                unsaved: Sequence[tuple[str, bytes]] = ()) -> bytes:
+    """A zip of cut-outs, one PNG each named after its uploaded file; unsaved ones as (name, PNG) pairs."""
+    files: list[tuple[str, bytes]] = []
+    for entry_id in entry_ids:
+        entry = store.get(workspace_id, entry_id)
+        png = store.image_png(workspace_id, entry_id) if entry else None
+        if entry and png:  # one deleted from History meanwhile is left out
+            files.append((download_name(entry), png))
+    files.extend(unsaved)
+    out = io.BytesIO()
+    taken: set[str] = set()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:  # PNGs are compressed already
+        for name, png in files:
+            archive.writestr(_unique_name(name, taken), png)
+    return out.getvalue()
+
+
+def _unique_name(name: str, taken: set[str]) -> str:
+    """`name`, or `name-2`, `name-3`... when two uploads had the same name."""
+    stem, dot, extension = name.rpartition(".")
+    unique, number = name, 1
+    while unique in taken:
+        number += 1
+        unique = f"{stem}-{number}{dot}{extension}"
+    taken.add(unique)
+    return unique
+
+
 class Workspace:
     """One person's workspace: runs requests through their client and records every result in history."""
 
@@ -151,53 +190,18 @@ class Workspace:
     def compare_models(
         self, prompt: str, *, aspect_ratio: str | None, input_images: Sequence[InputImage] = ()
     ) -> dict[str, Outcome | ImageStudioError]:
-        """Run the same request on every model at once; each model's result or error, in MODELS order."""
-        done = dict(self.generate_many(prompt, models=list(MODELS), aspect_ratio=aspect_ratio,
-                                       input_images=input_images))
-        return {model: done[slot] for slot, model in enumerate(MODELS)}
-
-    def generate_many(
-        self, prompt: str, *, models: Sequence[str], aspect_ratio: str | None,
-        input_images: Sequence[InputImage] = (),
-    ) -> Iterator[tuple[int, Outcome | ImageStudioError]]:
-        """One request per entry of `models`, sent at once; yields (slot, result or error) as each ends.
-
-        Raises BudgetExceededError, before anything is sent, when the calls together would not fit.
-        """
-        cutout = routes_to_background_removal(prompt, len(input_images))
+        """Run the same request on every model; each model's result or error, in MODELS order."""
+        results: dict[str, Outcome | ImageStudioError] = {}
         # Nothing is sent when the calls together would not fit; each still reserves its own cost as it goes.
-        require_room(self.budget, sum(credits_for(model, background_removal=cutout) if model in MODELS else 0
-                                      for model in models))
-        pool = ThreadPoolExecutor(max_workers=max(1, min(MAX_CALLS_AT_ONCE, len(models))),
-                                  thread_name_prefix="generate")
-        futures = {pool.submit(self._generate_on_own_client, prompt, model, aspect_ratio, input_images): slot
-                   for slot, model in enumerate(models)}
-        return self._as_they_end(pool, futures)
-
-    @staticmethod
-    def _as_they_end(
-        pool: ThreadPoolExecutor, futures: Mapping[Future[Outcome], int]
-    ) -> Iterator[tuple[int, Outcome | ImageStudioError]]:
-        try:
-            for future in as_completed(futures):
-                try:
-                    yield futures[future], future.result()
-                except ImageStudioError as error:
-                    # One call failing (e.g. out of credits after the first) must not hide the others.
-                    yield futures[future], error
-        finally:
-            # A page run stopped half-way (the person clicked elsewhere) does not wait: calls already sent
-            # finish on their own and are saved to History, as they were paid for.
-            pool.shutdown(wait=False, cancel_futures=True)
-
-    def _generate_on_own_client(
-        self, prompt: str, model: str, aspect_ratio: str | None, input_images: Sequence[InputImage]
-    ) -> Outcome:
-        # requests.Session is not documented as thread-safe, so each call running at once gets a client of
-        # its own (same key, endpoint and timeouts). Building one takes well under a millisecond; its cost
-        # is a fresh connection (a TLS handshake with the real API), small beside a generation's seconds.
-        with self.client.copy() as client:
-            return self._generate(prompt, model, aspect_ratio, input_images, client=client)
+        cutout = routes_to_background_removal(prompt, len(input_images))
+        require_room(self.budget, sum(credits_for(model, background_removal=cutout) for model in MODELS))
+        for model in MODELS:
+            try:
+                results[model] = self._generate(prompt, model, aspect_ratio, input_images)
+            except ImageStudioError as error:
+                # One model failing (e.g. out of credits after the first) must not hide the other's result.
+                results[model] = error
+        return results
 
     def enhance_prompt(self, prompt: str) -> Outcome:
         """Rewrite a prompt into a detailed one (free) and save the pair to history."""
@@ -208,22 +212,63 @@ class Workspace:
 
     def remove_background(self, image: InputImage) -> Outcome:
         """Cut the subject out of a photo (transparent PNG) and save it to history with the photo."""
+        return self._remove_background(self.client, image)
+
+    def _remove_background(self, client: ImageStudioClient, image: InputImage) -> Outcome:
         with charged(self.budget, BACKGROUND_REMOVAL_CREDITS) as charge:
-            result = self.client.remove_background(image)
+            result = client.remove_background(image)
             charge.actual = result.credits_used
         return self._save(result, "cutout", prompt=REMOVE_BACKGROUND_PROMPT, model=None, aspect_ratio=None,
                           fallback_credits=BACKGROUND_REMOVAL_CREDITS, input_images=[image])
 
+    def remove_backgrounds(
+        self, photos: Sequence[InputImage], *, workers: int = BULK_WORKERS
+    ) -> Iterator[tuple[int, Outcome | ImageStudioError]]:
+        """Cut out several photos at once; yields (index, its outcome or error) as each one finishes.
+
+        Raises before sending anything when there are too many photos or the budget can't pay for all.
+        """
+        if problem := bulk_count_problem(len(photos)):
+            raise InvalidRequestError(problem)
+        require_room(self.budget, cutouts_credits(len(photos)))
+        return self._remove_backgrounds(list(photos), max(1, min(workers, len(photos))))
+
+    def _remove_backgrounds(
+        self, photos: list[InputImage], workers: int
+    ) -> Iterator[tuple[int, Outcome | ImageStudioError]]:
+        local = threading.local()
+        clients: list[ImageStudioClient] = []
+
+        def cut_out(photo: InputImage) -> Outcome | ImageStudioError:
+            client = getattr(local, "client", None)
+            if client is None:  # one client per worker thread, each with its own connections
+                client = local.client = self.client.copy()
+                clients.append(client)
+            try:
+                return self._remove_background(client, photo)
+            except ImageStudioError as error:  # one photo failing must not lose the others
+                return error
+
+        executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cutout")
+        try:
+            futures = {executor.submit(cut_out, photo): index for index, photo in enumerate(photos)}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            # Stopped early (the page was left): photos not yet started are not sent.
+            executor.shutdown(wait=True, cancel_futures=True)
+            for client in clients:
+                client.close()
+
     def _generate(
-        self, prompt: str, model: str, aspect_ratio: str | None, input_images: Sequence[InputImage],
-        *, client: ImageStudioClient | None = None,
+        self, prompt: str, model: str, aspect_ratio: str | None, input_images: Sequence[InputImage]
     ) -> Outcome:
         kind = request_kind(prompt, len(input_images))
         # An unknown model costs nothing here: the client refuses it before sending, so nothing is spent.
         cost = credits_for(model, background_removal=kind == "cutout") if model in MODELS else 0
         with charged(self.budget, cost) as charge:
             # The client checks, shrinks and re-encodes each upload, naming the file in any refusal.
-            result = (client or self.client).generate(
+            result = self.client.generate(
                 prompt, model=model, aspect_ratio=aspect_ratio, input_images=list(input_images) or None
             )
             charge.actual = result.credits_used
