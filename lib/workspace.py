@@ -6,7 +6,7 @@ import io
 import threading
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from lib.contract import (
     asks_for_background_removal,
     aspect_ratio_value,
     credits_for,
+    images_per_click,
 )
 from lib.errors import ImageStudioError, InvalidRequestError
 from lib.images import ImageInputError, load_image, to_rgb_or_rgba
@@ -32,11 +33,13 @@ MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 UPLOAD_TYPES: tuple[str, ...] = ("png", "jpg", "jpeg", "webp")
 UPLOAD_THUMBNAIL_SIDE = 160
 REMOVE_BACKGROUND_PROMPT = "remove background"
+# Calls of one Generate click that run at once: four images, or both models. The API answers each in
+# seconds to tens of seconds, so waiting on them side by side makes a batch take the time of one.
+MAX_CALLS_AT_ONCE = 4
 # Photos one Remove background click takes, and how many of them are sent at once.
 MAX_BULK_PHOTOS = 20
 # Enough to overlap the waits of a remote engine, few enough not to crowd one person's share of the API.
 BULK_WORKERS = 4
-
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,13 @@ class Outcome:
 def routes_to_background_removal(prompt: str, image_count: int) -> bool:
     """True when the API will send this request to background removal (an image + words asking for it)."""
     return image_count > 0 and asks_for_background_removal(prompt)
+
+
+def slot_models(model: str, count: int, *, compare: bool, background_removal: bool) -> list[str]:
+    """The model of each image one Generate click makes, in the order shown: one slot per paid call."""
+    if compare and not background_removal:
+        return list(MODELS)
+    return [model] * images_per_click(count, background_removal=background_removal)
 
 
 def request_kind(prompt: str, image_count: int) -> str:
@@ -190,18 +200,53 @@ class Workspace:
     def compare_models(
         self, prompt: str, *, aspect_ratio: str | None, input_images: Sequence[InputImage] = ()
     ) -> dict[str, Outcome | ImageStudioError]:
-        """Run the same request on every model; each model's result or error, in MODELS order."""
-        results: dict[str, Outcome | ImageStudioError] = {}
-        # Nothing is sent when the calls together would not fit; each still reserves its own cost as it goes.
+        """Run the same request on every model at once; each model's result or error, in MODELS order."""
+        done = dict(self.generate_many(prompt, models=list(MODELS), aspect_ratio=aspect_ratio,
+                                       input_images=input_images))
+        return {model: done[slot] for slot, model in enumerate(MODELS)}
+
+    def generate_many(
+        self, prompt: str, *, models: Sequence[str], aspect_ratio: str | None,
+        input_images: Sequence[InputImage] = (),
+    ) -> Iterator[tuple[int, Outcome | ImageStudioError]]:
+        """One request per entry of `models`, sent at once; yields (slot, result or error) as each ends.
+
+        Raises BudgetExceededError, before anything is sent, when the calls together would not fit.
+        """
         cutout = routes_to_background_removal(prompt, len(input_images))
-        require_room(self.budget, sum(credits_for(model, background_removal=cutout) for model in MODELS))
-        for model in MODELS:
-            try:
-                results[model] = self._generate(prompt, model, aspect_ratio, input_images)
-            except ImageStudioError as error:
-                # One model failing (e.g. out of credits after the first) must not hide the other's result.
-                results[model] = error
-        return results
+        # Nothing is sent when the calls together would not fit; each still reserves its own cost as it goes.
+        require_room(self.budget, sum(credits_for(model, background_removal=cutout) if model in MODELS else 0
+                                      for model in models))
+        pool = ThreadPoolExecutor(max_workers=max(1, min(MAX_CALLS_AT_ONCE, len(models))),
+                                  thread_name_prefix="generate")
+        futures = {pool.submit(self._generate_on_own_client, prompt, model, aspect_ratio, input_images): slot
+                   for slot, model in enumerate(models)}
+        return self._as_they_end(pool, futures)
+
+    @staticmethod
+    def _as_they_end(
+        pool: ThreadPoolExecutor, futures: Mapping[Future[Outcome], int]
+    ) -> Iterator[tuple[int, Outcome | ImageStudioError]]:
+        try:
+            for future in as_completed(futures):
+                try:
+                    yield futures[future], future.result()
+                except ImageStudioError as error:
+                    # One call failing (e.g. out of credits after the first) must not hide the others.
+                    yield futures[future], error
+        finally:
+            # A page run stopped half-way (the person clicked elsewhere) does not wait: calls already sent
+            # finish on their own and are saved to History, as they were paid for.
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _generate_on_own_client(
+        self, prompt: str, model: str, aspect_ratio: str | None, input_images: Sequence[InputImage]
+    ) -> Outcome:
+        # requests.Session is not documented as thread-safe, so each call running at once gets a client of
+        # its own (same key, endpoint and timeouts). Building one takes well under a millisecond; its cost
+        # is a fresh connection (a TLS handshake with the real API), small beside a generation's seconds.
+        with self.client.copy() as client:
+            return self._generate(prompt, model, aspect_ratio, input_images, client=client)
 
     def enhance_prompt(self, prompt: str) -> Outcome:
         """Rewrite a prompt into a detailed one (free) and save the pair to history."""
@@ -261,14 +306,15 @@ class Workspace:
                 client.close()
 
     def _generate(
-        self, prompt: str, model: str, aspect_ratio: str | None, input_images: Sequence[InputImage]
+        self, prompt: str, model: str, aspect_ratio: str | None, input_images: Sequence[InputImage],
+        *, client: ImageStudioClient | None = None,
     ) -> Outcome:
         kind = request_kind(prompt, len(input_images))
         # An unknown model costs nothing here: the client refuses it before sending, so nothing is spent.
         cost = credits_for(model, background_removal=kind == "cutout") if model in MODELS else 0
         with charged(self.budget, cost) as charge:
             # The client checks, shrinks and re-encodes each upload, naming the file in any refusal.
-            result = self.client.generate(
+            result = (client or self.client).generate(
                 prompt, model=model, aspect_ratio=aspect_ratio, input_images=list(input_images) or None
             )
             charge.actual = result.credits_used
