@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import threading
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -276,34 +275,14 @@ class Workspace:
         if problem := bulk_count_problem(len(photos)):
             raise InvalidRequestError(problem)
         require_room(self.budget, cutouts_credits(len(photos)))
-        return self._remove_backgrounds(list(photos), max(1, min(workers, len(photos))))
+        pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(photos))), thread_name_prefix="cutout")
+        futures = {pool.submit(self._remove_background_on_own_client, photo): index
+                   for index, photo in enumerate(photos)}
+        return self._as_they_end(pool, futures)
 
-    def _remove_backgrounds(
-        self, photos: list[InputImage], workers: int
-    ) -> Iterator[tuple[int, Outcome | ImageStudioError]]:
-        local = threading.local()
-        clients: list[ImageStudioClient] = []
-
-        def cut_out(photo: InputImage) -> Outcome | ImageStudioError:
-            client = getattr(local, "client", None)
-            if client is None:  # one client per worker thread, each with its own connections
-                client = local.client = self.client.copy()
-                clients.append(client)
-            try:
-                return self._remove_background(client, photo)
-            except ImageStudioError as error:  # one photo failing must not lose the others
-                return error
-
-        executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cutout")
-        try:
-            futures = {executor.submit(cut_out, photo): index for index, photo in enumerate(photos)}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-        finally:
-            # Stopped early (the page was left): photos not yet started are not sent.
-            executor.shutdown(wait=True, cancel_futures=True)
-            for client in clients:
-                client.close()
+    def _remove_background_on_own_client(self, photo: InputImage) -> Outcome:
+        with self.client.copy() as client:  # requests.Session is not documented as thread-safe
+            return self._remove_background(client, photo)
 
     def _generate(
         self, prompt: str, model: str, aspect_ratio: str | None, input_images: Sequence[InputImage],
