@@ -4,11 +4,12 @@ The ledger is one SQLite file in the data folder (budget.sqlite3). A reservation
 inside `BEGIN IMMEDIATE`, so two tabs, two threads or two processes on one machine racing for the last
 credits can never overspend: SQLite lets one writer at a time through, and the upsert only adds the cost
 when it still fits. Several machines need a shared database instead; the interface (reserve, settle,
-release, spent, daily_spend) is kept small for that move.
+release, spent, daily_spend) is the `BudgetLedger` base, which lib/budget_postgres.py also fills in.
 """
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import sqlite3
 import threading
@@ -112,7 +113,51 @@ def spent_nothing(error: BaseException) -> bool:
     return not isinstance(error, APITimeoutError | APIConnectionError | UnexpectedResponseError)
 
 
-class CreditBudget:
+class BudgetLedger(abc.ABC):
+    """A ledger of daily spend per person (SQLite here, PostgreSQL in lib/budget_postgres.py)."""
+
+    daily_limit: int
+
+    @abc.abstractmethod
+    def reserve(
+        self, person: str, credits: int, day: date | None = None, *, label: str = ""
+    ) -> Reservation | BudgetRefusal:
+        """Set `credits` aside for a paid call, or refuse when today's spend would pass the limit."""
+
+    @abc.abstractmethod
+    def settle(self, reservation: Reservation, actual_credits: int | None) -> None:
+        """Replace the reserved amount by what the call really cost (None: what was reserved)."""
+
+    @abc.abstractmethod
+    def release(self, reservation: Reservation) -> None:
+        """Give the reserved credits back: the call failed having spent nothing."""
+
+    @abc.abstractmethod
+    def spent(self, person: str, day: date | None = None) -> int:
+        """Credits the person has spent (or has reserved) on a UTC day, today by default."""
+
+    @abc.abstractmethod
+    def daily_spend(self, since: date) -> list[DailySpend]:
+        """Every person's spend per day from `since` on, oldest day first."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Let go of the ledger's connections."""
+
+    def refusal(self, person: str, credits: int, day: date | None = None) -> BudgetRefusal | None:
+        """Why `credits` would not fit in the person's budget now; None when they would (reserves nothing)."""
+        day = day or utc_today()
+        spent = self.spent(person, day)
+        if self.daily_limit == 0 or spent + credits <= self.daily_limit:
+            return None
+        return self._refusal(credits, spent, day)
+
+    def _refusal(self, credits: int, spent: int, day: date) -> BudgetRefusal:
+        return BudgetRefusal(credits=credits, left=max(0, self.daily_limit - spent), limit=self.daily_limit,
+                             resets_at=resets_at(day))
+
+
+class CreditBudget(BudgetLedger):
     """Daily spend per person in the data folder, with `daily_limit` credits each (0 = no limit)."""
 
     def __init__(self, folder: str | Path, daily_limit: int) -> None:
@@ -138,14 +183,6 @@ class CreditBudget:
                                    credits=int(credits))
             spent = self._spent(db, person, day)
         return self._refusal(int(credits), spent, day)
-
-    def refusal(self, person: str, credits: int, day: date | None = None) -> BudgetRefusal | None:
-        """Why `credits` would not fit in the person's budget now; None when they would (reserves nothing)."""
-        day = day or utc_today()
-        spent = self.spent(person, day)
-        if self.daily_limit == 0 or spent + credits <= self.daily_limit:
-            return None
-        return self._refusal(credits, spent, day)
 
     def settle(self, reservation: Reservation, actual_credits: int | None) -> None:
         """Replace the reserved amount by what the call really cost (None: what was reserved)."""
@@ -185,10 +222,6 @@ class CreditBudget:
                 db.execute("UPDATE spend SET credits = MAX(0, credits - ? + ?) WHERE person = ? AND day = ?",
                            (reservation.credits, actual, reservation.person, reservation.day.isoformat()))
 
-    def _refusal(self, credits: int, spent: int, day: date) -> BudgetRefusal:
-        return BudgetRefusal(credits=credits, left=max(0, self.daily_limit - spent), limit=self.daily_limit,
-                             resets_at=resets_at(day))
-
     @staticmethod
     def _spent(db: sqlite3.Connection, person: str, day: date) -> int:
         row = db.execute("SELECT credits FROM spend WHERE person = ? AND day = ?",
@@ -225,7 +258,7 @@ class CreditBudget:
 class PersonalBudget:
     """One person's view of the team budget: the shared ledger, their key, and how reports name them."""
 
-    ledger: CreditBudget
+    ledger: BudgetLedger
     person: str
     label: str = ""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from lib.budget import (
     BudgetExceededError,
+    BudgetLedger,
     BudgetRefusal,
     CreditBudget,
     PersonalBudget,
@@ -34,10 +36,18 @@ from lib.workspace import Workspace
 ANA = "person-ana-0123456789abcdef"
 BOB = "person-bob"
 
+LedgerFactory = Callable[[int], BudgetLedger]
 
-def test_reserve_within_budget_then_refuse_with_what_is_left(tmp_path: Path) -> None:
+
+@pytest.fixture
+def new_ledger(tmp_path: Path) -> LedgerFactory:
+    """A maker of empty ledgers by daily limit; tests/test_budget_postgres.py reruns these on PostgreSQL."""
+    return lambda daily_limit: CreditBudget(tmp_path, daily_limit)
+
+
+def test_reserve_within_budget_then_refuse_with_what_is_left(new_ledger: LedgerFactory) -> None:
     """Reservations add up to the limit; the next one is refused naming the budget, what is left and when."""
-    budget = CreditBudget(tmp_path, daily_limit=10)
+    budget = new_ledger(10)
     assert isinstance(budget.reserve(ANA, 4), Reservation)
     assert isinstance(budget.reserve(ANA, 4), Reservation)
     refusal = budget.reserve(ANA, 4)
@@ -48,9 +58,9 @@ def test_reserve_within_budget_then_refuse_with_what_is_left(tmp_path: Path) -> 
     assert budget.spent(ANA) == 8  # the refused reservation added nothing
 
 
-def test_people_and_days_have_separate_budgets(tmp_path: Path) -> None:
+def test_people_and_days_have_separate_budgets(new_ledger: LedgerFactory) -> None:
     """One person's spend never uses another's budget, and yesterday's spend does not count today."""
-    budget = CreditBudget(tmp_path, daily_limit=4)
+    budget = new_ledger(4)
     yesterday = utc_today() - timedelta(days=1)
     assert isinstance(budget.reserve(ANA, 4, yesterday), Reservation)
     assert isinstance(budget.reserve(ANA, 4), Reservation)
@@ -58,24 +68,24 @@ def test_people_and_days_have_separate_budgets(tmp_path: Path) -> None:
     assert budget.spent(ANA, yesterday) == 4 and budget.spent(ANA) == 4 and budget.spent(BOB) == 4
 
 
-def test_a_cost_bigger_than_the_whole_budget_is_refused(tmp_path: Path) -> None:
+def test_a_cost_bigger_than_the_whole_budget_is_refused(new_ledger: LedgerFactory) -> None:
     """A first call dearer than the daily budget is refused too (the insert path checks the limit)."""
-    refusal = CreditBudget(tmp_path, daily_limit=3).reserve(ANA, 4)
+    refusal = new_ledger(3).reserve(ANA, 4)
     assert isinstance(refusal, BudgetRefusal) and refusal.left == 3
 
 
-def test_no_limit_still_counts_spend(tmp_path: Path) -> None:
+def test_no_limit_still_counts_spend(new_ledger: LedgerFactory) -> None:
     """A budget of 0 means no limit, but spend is still recorded for the Usage page."""
-    budget = CreditBudget(tmp_path, daily_limit=0)
+    budget = new_ledger(0)
     for _ in range(50):
         assert isinstance(budget.reserve(ANA, 4, label="ana@example.com"), Reservation)
     assert budget.spent(ANA) == 200
     assert budget.daily_spend(utc_today())[0].label == "ana@example.com"
 
 
-def test_settle_replaces_the_reserved_amount_once(tmp_path: Path) -> None:
+def test_settle_replaces_the_reserved_amount_once(new_ledger: LedgerFactory) -> None:
     """Settling at the actual cost frees the difference; settling or releasing again changes nothing."""
-    budget = CreditBudget(tmp_path, daily_limit=10)
+    budget = new_ledger(10)
     reservation = budget.reserve(ANA, 4)
     assert isinstance(reservation, Reservation)
     budget.settle(reservation, 1)
@@ -85,9 +95,9 @@ def test_settle_replaces_the_reserved_amount_once(tmp_path: Path) -> None:
     assert budget.spent(ANA) == 1
 
 
-def test_release_gives_the_reservation_back(tmp_path: Path) -> None:
+def test_release_gives_the_reservation_back(new_ledger: LedgerFactory) -> None:
     """A released reservation frees its credits for the next call."""
-    budget = CreditBudget(tmp_path, daily_limit=4)
+    budget = new_ledger(4)
     reservation = budget.reserve(ANA, 4)
     assert isinstance(reservation, Reservation)
     assert isinstance(budget.reserve(ANA, 1), BudgetRefusal)
@@ -96,9 +106,9 @@ def test_release_gives_the_reservation_back(tmp_path: Path) -> None:
     assert isinstance(budget.reserve(ANA, 4), Reservation)
 
 
-def test_fifty_threads_racing_never_overspend(tmp_path: Path) -> None:
+def test_fifty_threads_racing_never_overspend(new_ledger: LedgerFactory) -> None:
     """50 threads reserving 4 credits each against a budget of 40: exactly 10 succeed."""
-    budget = CreditBudget(tmp_path, daily_limit=40)
+    budget = new_ledger(40)
     start = threading.Barrier(50)
     results: list[Reservation | BudgetRefusal] = []
     lock = threading.Lock()
@@ -151,9 +161,9 @@ def test_spent_nothing_tells_refusals_from_maybe_charged_failures() -> None:
     assert not spent_nothing(APITimeoutError("slow"))
 
 
-def test_charged_settles_releases_and_refuses(tmp_path: Path) -> None:
+def test_charged_settles_releases_and_refuses(new_ledger: LedgerFactory) -> None:
     """The call wrapper settles at the reported cost, releases after a refusal, and raises when full."""
-    budget = CreditBudget(tmp_path, daily_limit=5)
+    budget = new_ledger(5)
     ana = PersonalBudget(budget, ANA, "ana@example.com")
     with charged(ana, 4) as charge:
         charge.actual = 1
@@ -173,9 +183,9 @@ def test_charged_settles_releases_and_refuses(tmp_path: Path) -> None:
     assert ran and budget.spent(ANA) == 5
 
 
-def test_require_room_checks_without_reserving(tmp_path: Path) -> None:
+def test_require_room_checks_without_reserving(new_ledger: LedgerFactory) -> None:
     """require_room refuses what would not fit and reserves nothing either way."""
-    ana = PersonalBudget(CreditBudget(tmp_path, daily_limit=4), ANA)
+    ana = PersonalBudget(new_ledger(4), ANA)
     require_room(ana, 4)
     require_room(None, 1000)
     with pytest.raises(BudgetExceededError, match="4 credits left"):
@@ -183,9 +193,9 @@ def test_require_room_checks_without_reserving(tmp_path: Path) -> None:
     assert ana.spent_today() == 0
 
 
-def test_daily_spend_lists_days_since(tmp_path: Path) -> None:
+def test_daily_spend_lists_days_since(new_ledger: LedgerFactory) -> None:
     """daily_spend returns rows from the given day on, oldest first."""
-    budget = CreditBudget(tmp_path, daily_limit=0)
+    budget = new_ledger(0)
     today = utc_today()
     for offset in (40, 3, 0):
         budget.reserve(ANA, offset + 1, today - timedelta(days=offset), label="ana@example.com")
