@@ -239,3 +239,29 @@ def test_generated_results_appear_in_history(secrets) -> None:
     select(at, 1)
     selected = "Generation · flux\\-2\\-pro · 1\\:1 · 1024 × 1024 px square · 4 credits"
     assert any(selected in caption.value for caption in at.caption)
+
+
+def test_search_shows_only_matching_items_and_their_count(secrets, workspace: str, data_dir: Path) -> None:
+    """Typing words in Search shows only items whose prompt or file name has them all, and how many."""
+    with HistoryStore(data_dir) as store:
+        store.add(workspace, "cutout", prompt="remove background", image_png=png_bytes(mode="RGBA"),
+                  credits_used=2, source_name="Beach-Dog.jpg")
+    at = open_app(secrets, page="history", workspace=workspace)
+    at.button(key="history_next").click().run()
+    at.text_input(key="history_search").input("PROMPT 2").run()
+    assert_healthy(at)
+    # Every word, anywhere in the prompt: "2" also finds "prompt 12" and "prompt 20".
+    assert shown_prompts(at) == [*(f"prompt {index}" for index in range(29, 19, -1)), "prompt 12", "prompt 2"]
+    assert any("Page 1 of 1 · 12 items" in text for text in texts(at))  # back to page 1 of the matches
+    assert selected_numbers(at) == [1]
+    at.segmented_control(key="history_filter").set_value("Edits").run()  # combined with the kind
+    assert shown_prompts(at) == ["prompt 29", "prompt 25", "prompt 21"]
+    at.segmented_control(key="history_filter").set_value("All").run()
+    at.text_input(key="history_search").input("dog beach").run()  # a cut-out by its file name
+    assert shown_prompts(at) == ["Beach\\-Dog\\.jpg"]
+    at.text_input(key="history_search").input('"lighthouse" -NEAR:*').run()
+    assert_healthy(at)
+    assert not grid(at)
+    assert any("Nothing matches" in info.value for info in at.info)
+    at.text_input(key="history_search").input("  ").run()
+    assert any("Page 1 of 3 · 31 items" in text for text in texts(at))

@@ -24,6 +24,8 @@ FILTERS: dict[str, str | None] = {
 # Every key is fixed or a position on the page, never an entry id: Streamlit keeps the metadata of every
 # widget key a session has seen, so keys by entry id would grow a session with each page turned.
 _FILTER = "history_filter"
+_SEARCH = "history_search"
+_SEARCH_MAX_CHARS = 200
 _PAGE = "history_page"  # the page number input (1 = newest)
 _SELECTED = "history_selected"  # the selected item's position on the page (0 = first); a value, not a key
 _CONFIRM_DELETE = "history_confirm_delete"  # the entry id awaiting confirmation (a value, not a key)
@@ -199,23 +201,37 @@ def _page_bar(page: int, pages: int, total: int) -> None:
                   on_click=_go_to_page, kwargs={"step": 1})
 
 
-# A fragment: changing the filter, turning a page, selecting or deleting reruns only the gallery.
+def _nothing_found(label: str, kind: str | None, search: str) -> str:
+    """What an empty gallery says: nothing made yet, none of this kind, or nothing matching the search."""
+    if search.strip():
+        among = "" if kind is None else f" among {label.lower()}"
+        return f"Nothing matches “{result_cards.plain(search.strip())}”{among}."
+    if kind is None:
+        return "Nothing here yet: what you make on the other pages appears here."
+    return f"No {label.lower()} yet."
+
+
+# A fragment: searching, changing the filter, turning a page, selecting or deleting reruns only the gallery.
 @st.fragment
 def gallery(store: HistoryStore, workspace_id: str) -> None:
-    """Newest first, PAGE_SIZE thumbnails a page, filtered by kind; one action bar for the selected item."""
+    """Newest first, PAGE_SIZE thumbnails a page, by kind and search; one action bar for the selected item."""
+    # Live: the gallery (a fragment) follows the words as they are typed, after a short pause.
+    search = st.text_input("Search", key=_SEARCH, type="search", max_chars=_SEARCH_MAX_CHARS,
+                           placeholder="Words in the prompt or the file name", live="300ms",
+                           on_change=_go_to_page, kwargs={"page": 1}) or ""
     label = st.segmented_control("Show", list(FILTERS), key=_FILTER, default="All", required=True,
                                  on_change=_go_to_page, kwargs={"page": 1}, wrap=True)
     kind = FILTERS[label]
-    total = store.count(workspace_id, kind=kind)
+    total = store.count(workspace_id, kind=kind, search=search)
     if total == 0:
-        st.info("Nothing here yet: what you make on the other pages appears here." if kind is None
-                else f"No {label.lower()} yet.")
+        st.info(_nothing_found(label, kind, search))
         return
     pages = math.ceil(total / PAGE_SIZE)
     # Set before the number input is drawn: a delete or another filter can leave fewer pages.
     page = min(max(1, int(st.session_state.get(_PAGE, 1))), pages)
     st.session_state[_PAGE] = page
-    entries = store.list(workspace_id, kind=kind, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    entries = store.list(workspace_id, kind=kind, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+                         search=search)
     selected = _selected_position(entries)
     _action_bar(store, entries[selected])
     _grid(entries, selected)
