@@ -11,8 +11,8 @@ from lib.local_studio import LocalStudioHandle, StudioConfig, start_local_studio
 from tests.app_testing import forget_configured_connection, studio_secrets
 from tests.fault_server import FaultServer
 
-# A real PostgreSQL for the shared store's tests: the `postgres_server` and `postgres_url` fixtures.
-pytest_plugins = ("tests.postgres_server",)
+# Real PostgreSQL and SeaweedFS (S3) servers for the shared store's tests: see those modules.
+pytest_plugins = ("tests.postgres_server", "tests.seaweedfs_server")
 
 ROOT = Path(__file__).resolve().parents[1]
 
