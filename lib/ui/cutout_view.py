@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
+from pathlib import PurePath
+from typing import Any
 
 import streamlit as st
 
+from lib.contract import credits_text
 from lib.errors import ImageStudioError
-from lib.store import HistoryEntry, HistorySaveError
+from lib.store import HistoryEntry, HistorySaveError, slug
 from lib.thumbnails import on_checkerboard, on_colour, to_jpeg
 from lib.ui import result_cards, session
-from lib.workspace import InputImage, download_name
+from lib.ui.upload_checks import CheckedUpload
+from lib.workspace import (
+    InputImage,
+    Outcome,
+    bulk_count_problem,
+    cutouts_credits,
+    cutouts_zip,
+    download_name,
+)
 
 BACKDROPS = ("Checkerboard", "Solid colour")
 LAST = "remove_background_last"  # {"entry_id", "file_id", "preview"} of the latest cut-out: ids only
 # {"png", "entry", "file_id"}: a paid cut-out History could not keep. One image, dropped with the next result.
 UNSAVED = "remove_background_unsaved"
+# {file_id: {"entry_id", "preview"} or {"error", "unsaved"?}} of several photos: ids and messages, no images
+# (except a rare cut-out History could not keep).
+BULK = "remove_background_bulk"
+BULK_THUMBNAIL_SIDE = 160
 
 
 def remove_background(photo: InputImage, file_id: str) -> None:
@@ -96,3 +112,84 @@ def before_and_after(original: bytes | None, file_id: str | None) -> None:
     jpeg_column.download_button(f"Download JPG on {colour}", data=partial(to_jpeg, png, colour),
                                 file_name=name.removesuffix(".png") + ".jpg", mime="image/jpeg",
                                 key="remove_background_jpg", on_click="ignore", icon=":material/download:")
+
+
+def bulk_cutouts(uploads: Sequence[CheckedUpload], file_ids: Sequence[str]) -> None:
+    """Several photos: one button cuts out those not done yet, at once; then each before/after and a zip."""
+    results: dict[str, dict[str, Any]] = st.session_state.setdefault(BULK, {})
+    for file_id in [file_id for file_id in results if file_id not in file_ids]:
+        del results[file_id]  # a photo removed from the uploader takes its result along
+    too_many = bulk_count_problem(len(uploads))
+    if too_many:
+        st.error(too_many, icon=":material/photo_library:")
+    # Photos already cut out are not sent (nor paid for) again; failed ones are tried again.
+    pending = [(upload, file_id) for upload, file_id in zip(uploads, file_ids, strict=True)
+               if upload.problem is None and "entry_id" not in results.get(file_id, {})]
+    cost = credits_text(cutouts_credits(len(pending)))
+    label = f"Remove background from {len(pending)} photo{'' if len(pending) == 1 else 's'} ({cost})"
+    run = st.button(label, key="remove_background_run", type="primary", icon=":material/content_cut:",
+                    disabled=bool(too_many) or not pending,
+                    help=None if pending else "Every photo here is cut out already.")
+    if run and pending and not too_many and _cut_out_all(pending, results):
+        st.rerun()  # drawn again from the results: the button then counts only what is left to do
+    if warning := result_cards.too_few_credits(cutouts_credits(len(pending))):
+        st.warning(warning, icon=":material/savings:")
+    _bulk_results(uploads, file_ids, results)
+
+
+def _cut_out_all(pending: Sequence[tuple[CheckedUpload, str]], results: dict[str, dict[str, Any]]) -> bool:
+    """Send the photos at once with a progress bar; keep each entry id or error. False: none was sent."""
+    try:
+        finished = session.current_workspace().remove_backgrounds([upload.image for upload, _ in pending])
+    except ImageStudioError as error:  # too many, or the budget can't pay for all: nothing was sent
+        result_cards.show_error(error)
+        return False
+    count = len(pending)
+    progress = st.progress(0.0, text=f"Removing backgrounds: 0 of {count} done…")
+    for done, (index, outcome) in enumerate(finished, start=1):
+        upload, file_id = pending[index]
+        if isinstance(outcome, Outcome):
+            session.count_credits(outcome)
+            results[file_id] = {"entry_id": outcome.entry.id, "preview": outcome.is_preview}
+        else:
+            results[file_id] = {"error": result_cards.error_text(outcome)}
+            if isinstance(outcome, HistorySaveError) and outcome.image_png:
+                # Paid for but not in History: this one image stays downloadable (in the zip) for now.
+                stem = PurePath(upload.image.name).stem
+                results[file_id]["unsaved"] = (f"{slug(stem)}-cutout.png", outcome.image_png)
+        progress.progress(done / count, text=f"Removing backgrounds: {done} of {count} done…")
+    progress.empty()
+    return True
+
+
+def _bulk_results(
+    uploads: Sequence[CheckedUpload], file_ids: Sequence[str], results: dict[str, dict[str, Any]]
+) -> None:
+    """Each photo's thumbnail beside its cut-out (or why it failed), then Download all (zip)."""
+    store = session.history_store()
+    workspace_id = session.workspace_id()
+    entry_ids: list[str] = []
+    unsaved: list[tuple[str, bytes]] = []
+    for upload, file_id in zip(uploads, file_ids, strict=True):
+        before, after = st.columns(2, vertical_alignment="center")
+        if upload.thumbnail:
+            before.image(upload.thumbnail, caption=upload.image.name, width=BULK_THUMBNAIL_SIDE)
+        elif upload.problem:
+            before.error(upload.problem, icon=":material/broken_image:")
+        result = results.get(file_id, {})
+        entry = store.get(workspace_id, result["entry_id"]) if "entry_id" in result else None
+        if entry and entry.thumbnail:
+            entry_ids.append(entry.id)
+            # The stored thumbnail (a few KB), never the full cut-out: twenty of them stay light.
+            after.image(on_checkerboard(entry.thumbnail, square=8), caption=download_name(entry),
+                        output_format="PNG", width=BULK_THUMBNAIL_SIDE)
+        elif "error" in result:
+            after.error(result["error"], icon=":material/error:")
+        if "unsaved" in result:
+            unsaved.append(result["unsaved"])
+    if entry_ids or unsaved:
+        count = len(entry_ids) + len(unsaved)
+        st.download_button(f"Download all (zip, {count} PNG{'' if count == 1 else 's'})",
+                           data=partial(cutouts_zip, store, workspace_id, entry_ids, unsaved),
+                           file_name="image-studio-cutouts.zip", mime="application/zip",
+                           key="remove_background_zip", on_click="ignore", icon=":material/folder_zip:")
