@@ -412,3 +412,39 @@ def test_restored_png_says_its_input_images_are_not_inside(secrets) -> None:
     assert_healthy(at)
     assert at.text_area(key="generate_prompt").value == "make it sepia"
     assert any("not its input images" in warning.value for warning in at.warning)
+
+
+def test_four_images_cost_the_total_and_all_land_in_history(secrets, data_dir: Path) -> None:
+    """Images = 4 on flux-2-pro says 16 credits before the click; four results, each kept in History."""
+    at = open_app(secrets)
+    at.text_area(key="generate_prompt").set_value(PROMPT)
+    at.segmented_control(key="generate_images").set_value(4).run()
+    assert at.button(key="generate_run").label == "Generate 4 images"
+    assert "**16 credits**" in texts(at)
+    at.button(key="generate_run").click().run()
+
+    assert_healthy(at)
+    assert not errors(at)
+    assert sum(button.label == "Download PNG" for button in at.get("download_button")) == 4
+    kept = history(data_dir, workspace_of(at))
+    assert len(kept) == 4 and {entry.model for entry in kept} == {"flux-2-pro"}
+
+
+def test_one_failed_image_of_four_shows_in_its_slot_and_keeps_the_others(data_dir: Path) -> None:
+    """One of four calls failing: its error stands in its slot, the other three show and are in History."""
+    with FaultServer(slow_seconds=0.2) as server:
+        at = open_app({API_KEY_NAME: "sk_test_batch", DATA_DIR_NAME: str(data_dir),
+                       ENDPOINT_NAME: server.endpoint("slow-every-fourth-fails")})
+        at.text_area(key="generate_prompt").set_value(PROMPT)
+        at.segmented_control(key="generate_images").set_value(4)
+        at.button(key="generate_run").click().run()
+
+    assert_healthy(at)
+    [message] = errors(at)
+    assert "HTTP 500" in message
+    assert sum(button.label == "Download PNG" for button in at.get("download_button")) == 3
+    assert len(history(data_dir, workspace_of(at))) == 3
+    # Among the images, not under the button.
+    [form_column] = [column for column in at.main.columns if column.text_area]
+    [results_column] = [column for column in at.main.columns if len(column.get("download_button")) == 3]
+    assert len(results_column.error) == 1 and not form_column.error

@@ -12,6 +12,7 @@ from lib.contract import (
     ASPECT_RATIOS,
     DEFAULT_ASPECT_RATIO,
     DEFAULT_MODEL,
+    MAX_IMAGES_PER_CLICK,
     MODELS,
     credits_for,
     credits_text,
@@ -31,6 +32,7 @@ from lib.workspace import (
     form_values,
     orientation,
     routes_to_background_removal,
+    slot_models,
 )
 
 GENERATE_PAGE = "app_pages/generate.py"
@@ -41,11 +43,13 @@ PROMPT = "generate_prompt"
 MODEL = "generate_model"
 ASPECT_RATIO = "generate_aspect_ratio"
 COMPARE = "generate_compare"
+IMAGES = "generate_images"  # how many images one click makes (1 to 4)
 UNDO_ENHANCE = "generate_undo_enhance_text"  # (text before the first Enhance, latest enhancement)
 ENHANCED = "generate_enhanced"  # (original, enhanced) to put in the prompt box on the next run
 NOTICE = "generate_notice"  # (kind, text): a one-off message, e.g. "Settings restored from x.png"
 FEEDBACK = "generate_feedback"  # (button, [(kind, text)]): what the last click said, shown under it
-RESULTS = "generate_results"  # [{"entry_id", "model", "preview"}] of the last successful run: ids only
+RESULTS = "generate_results"  # per slot of the last run with a result: {"entry_id", "model", "preview"}
+# or {"model", "error"}: ids and words only
 UNSAVED = "generate_unsaved"  # {"png", "entry"}: the one paid result History could not keep
 UPLOAD_CHECKS = "generate_upload_checks"
 RESTORE_FILE = "generate_restore_file"
@@ -69,6 +73,7 @@ class GenerateForm:
     limit: int
     to_background_removal: bool
     cost: int
+    slots: list[str]  # the model of each image this click makes, one paid call each
     enhance: bool
     generate: bool
     answers: dict[str, DeltaGenerator] = field(default_factory=dict, compare=False, repr=False)
@@ -152,6 +157,7 @@ def prepare_state() -> None:
     st.session_state.setdefault(PROMPT, "")
     st.session_state.setdefault(MODEL, DEFAULT_MODEL)
     st.session_state.setdefault(ASPECT_RATIO, DEFAULT_ASPECT_RATIO)
+    st.session_state.setdefault(IMAGES, 1)
     if ENHANCED in st.session_state:  # widget values can only change before their widget is drawn
         original, enhanced = st.session_state.pop(ENHANCED)
         typed, latest = st.session_state.get(UNDO_ENHANCE, (original, None))
@@ -221,6 +227,10 @@ def form() -> GenerateForm:
     st.caption(f"Output: {orientation(aspect_ratio)} ({aspect_ratio})")
     compare = st.toggle("Compare models", key=COMPARE, persist_state="session",
                         help="Run the same prompt on both models and show the two results side by side.")
+    count = st.segmented_control("Images", list(range(1, MAX_IMAGES_PER_CLICK + 1)), key=IMAGES,
+                                 required=True, persist_state="session", disabled=compare,
+                                 help="How many images one click makes: they are made at the same time, "
+                                      "each costing its model's price. Compare makes one per model.") or 1
 
     limit = input_limit(model, compare=compare)
     files = st.file_uploader("Input images (optional)", type=list(UPLOAD_TYPES), accept_multiple_files=True,
@@ -229,15 +239,17 @@ def form() -> GenerateForm:
     uploads = upload_checks.checked_uploads(files, UPLOAD_CHECKS)
     upload_checks.show_checked(uploads)
     carried_inputs.show()
-    count = len(uploads) + carried_inputs.count()
-    if count > limit:
+    inputs = len(uploads) + carried_inputs.count()
+    if inputs > limit:
         who = "Comparing models" if compare else model
-        st.warning(f"{who} takes at most {limit} input images: remove {count - limit}.")
-    to_background_removal = routes_to_background_removal(prompt, count)
-    cost = credits_for(model, compare=compare, background_removal=to_background_removal)
+        st.warning(f"{who} takes at most {limit} input images: remove {inputs - limit}.")
+    to_background_removal = routes_to_background_removal(prompt, inputs)
+    cost = credits_for(model, compare=compare, background_removal=to_background_removal, count=count)
+    slots = slot_models(model, count, compare=compare, background_removal=to_background_removal)
     if to_background_removal:
+        one = " One cut-out is made: it comes out the same every time." if count > 1 else ""
         st.info(f"Your prompt asks to remove the background, so the image goes to background removal "
-                f"({credits_text(cost)}) rather than to a model.", icon=":material/content_cut:")
+                f"({credits_text(cost)}) rather than to a model.{one}", icon=":material/content_cut:")
     with st.expander("Restore settings from image"):
         st.file_uploader("Restore settings from image", type=["png"], key=RESTORE_FILE,
                          on_change=_restore_settings, label_visibility="collapsed",
@@ -245,7 +257,9 @@ def form() -> GenerateForm:
 
     prompt_caption(caption_slot, prompt, f"generates ({credits_text(cost)})")
 
-    label = "Generate with both models" if compare and not to_background_removal else "Generate"
+    label = "Generate with both models" if len(set(slots)) > 1 else "Generate"
+    if len(slots) > 1 and len(set(slots)) == 1:
+        label = f"Generate {len(slots)} images"
     with generate_area:
         # Ctrl+Enter: a st.form would submit on it, but would also freeze the character count and forbid
         # an Enhance that rewrites the prompt in place. So the box stays outside a form and the button
@@ -257,15 +271,15 @@ def form() -> GenerateForm:
         answers[GENERATE] = _answer_slot(GENERATE)
         answers[CREDITS] = st.empty()  # filled after any click: its answer may report a new balance
     return GenerateForm(prompt, model, aspect_ratio, compare, uploads, carried_inputs.count(), limit,
-                        to_background_removal, cost, enhance, generate, answers)
+                        to_background_removal, cost, slots, enhance, generate, answers)
 
 
-def act(request: GenerateForm) -> None:
+def act(request: GenerateForm, results_area: DeltaGenerator) -> None:
     """Do what the pressed button asks (Enhance or Generate), answering under that button."""
     if request.enhance:
         enhance_in_place(request)
     elif request.generate:
-        run(request)
+        run(request, results_area)
     _credits_warning(request)
 
 
@@ -286,8 +300,8 @@ def enhance_in_place(request: GenerateForm) -> None:
     st.rerun()
 
 
-def run(request: GenerateForm) -> None:
-    """Send the request (one model, or both to compare); keep the result ids, answer under the button."""
+def run(request: GenerateForm, results_area: DeltaGenerator) -> None:
+    """Send the click's requests at once, showing each image as it arrives; keep the ids of the results."""
     if problem := request.problem():
         _answer(request, GENERATE, [("warning", problem)])  # nothing is sent
         return
@@ -296,34 +310,86 @@ def run(request: GenerateForm) -> None:
         _answer(request, GENERATE, [("warning", "The input images from History were deleted there: "
                                                 "add them again under Input images.")])
         return
-    images = carried + request.images
-    outcomes: dict[str, Outcome | ImageStudioError]
-    with request.answers[GENERATE].container(), st.spinner("Generating…", show_time=True):
-        try:
-            workspace = session.current_workspace()
-            if request.compare and not request.to_background_removal:
-                outcomes = dict(workspace.compare_models(request.prompt, aspect_ratio=request.aspect_ratio,
-                                                         input_images=images))
-            else:
-                outcomes = {request.model: workspace.generate(request.prompt, model=request.model,
-                                                              aspect_ratio=request.aspect_ratio,
-                                                              input_images=images)}
-        except ImageStudioError as error:
-            outcomes = {request.model: error}
-    results, messages, unsaved = [], [], None
-    for model, outcome in outcomes.items():
+    outcomes: dict[int, Outcome | ImageStudioError] = {}
+    try:
+        arriving = session.current_workspace().generate_many(
+            request.prompt, models=request.slots, aspect_ratio=request.aspect_ratio,
+            input_images=carried + request.images)
+    except ImageStudioError as error:  # the budget has no room for the whole click: nothing was sent
+        outcomes = dict.fromkeys(range(len(request.slots)), error)
+    else:
+        waiting = _waiting_slots(results_area, request.slots)
+        with request.answers[GENERATE].container(), st.spinner("Generating…", show_time=True):
+            for slot, outcome in arriving:  # in the order they finish, each into its own place at once
+                outcomes[slot] = outcome
+                _show_arrived(waiting[slot], outcome)
+    _keep(request, [outcomes[slot] for slot in range(len(request.slots))])
+
+
+def _waiting_slots(results_area: DeltaGenerator, models: list[str]) -> list[DeltaGenerator]:
+    """The results panel laid out for this click, one place per image, each saying it is on its way."""
+    places = []
+    with results_area.container():
+        for column, model in zip(_grid(models), models, strict=True):
+            with column:
+                place = st.empty()
+                place.info(f"{model}: on its way…", icon=":material/hourglass_top:")
+                places.append(place)
+    return places
+
+
+def _show_arrived(place: DeltaGenerator, outcome: Outcome | ImageStudioError) -> None:
+    """An image as soon as it is back (its buttons follow when all are), or why it failed."""
+    if isinstance(outcome, ImageStudioError):
+        place.error(result_cards.error_text(outcome), icon=":material/error:")
+        return
+    png = session.history_store().image_png(outcome.entry.workspace_id, outcome.entry.id)
+    if png is not None:
+        place.image(png, output_format="PNG")
+
+
+def _keep(request: GenerateForm, outcomes: list[Outcome | ImageStudioError]) -> None:
+    """Remember each slot's result or error for the panel; a click with no result answers under its button."""
+    results: list[dict] = []
+    unsaved = None
+    for model, outcome in zip(request.slots, outcomes, strict=True):
         if isinstance(outcome, ImageStudioError):
-            text = result_cards.error_text(outcome)
-            messages.append(("error", f"**{model}:** {text}" if len(outcomes) > 1 else text))
-            if isinstance(outcome, HistorySaveError) and outcome.image_png:
+            results.append({"model": model, "error": result_cards.error_text(outcome)})
+            if isinstance(outcome, HistorySaveError) and outcome.image_png and unsaved is None:
                 unsaved = {"png": outcome.image_png, "entry": outcome.entry}
         else:
             session.count_credits(outcome)
             results.append({"entry_id": outcome.entry.id, "model": model, "preview": outcome.is_preview})
-    _answer(request, GENERATE, messages)
-    if results or unsaved:  # after a plain failure the last good result stays on screen (it is in History)
-        st.session_state[RESULTS] = results
+    made = [result for result in results if "entry_id" in result]
+    if len(results) == 1 or not made:  # no image to stand beside: the failure goes under the button
+        many = len(set(request.slots)) > 1
+        messages = [("error", f"**{result['model']}:** {result['error']}" if many else result["error"])
+                    for result in _unique_errors(results)]
+        _answer(request, GENERATE, messages)
+    else:
+        _answer(request, GENERATE, [])
+    if made or unsaved:  # after a plain failure the last good result stays on screen (it is in History)
+        st.session_state[RESULTS] = results if made else []
         st.session_state[UNSAVED] = unsaved  # one image at most, dropped when the next result arrives
+
+
+def _unique_errors(results: list[dict]) -> list[dict]:
+    """The failed slots, one per different message (a refused click fails every slot the same way)."""
+    seen: dict[tuple[str, str], dict] = {}
+    for result in results:
+        if "error" in result:
+            seen.setdefault((result["model"], result["error"]), result)
+    return list(seen.values())
+
+
+def _grid(models: list[str]) -> list[DeltaGenerator]:
+    """One place per image: alone and large, or two to a row."""
+    if len(models) == 1:
+        return [st.container()]
+    places: list[DeltaGenerator] = []
+    for start in range(0, len(models), 2):
+        places.extend(st.columns(2)[: len(models) - start])
+    return places
 
 
 def results_panel() -> None:
@@ -338,11 +404,14 @@ def results_panel() -> None:
         return
     store = session.history_store()
     workspace_id = session.workspace_id()
-    columns: list[DeltaGenerator] = st.columns(len(results)) if len(results) > 1 else [st.container()]
-    for position, (column, result) in enumerate(zip(columns, results, strict=True)):
-        with column:
-            if len(results) > 1:
+    models = [result["model"] for result in results]
+    for position, (place, result) in enumerate(zip(_grid(models), results, strict=True)):
+        with place:
+            if len(set(models)) > 1:
                 st.subheader(result["model"])
+            if "error" in result:
+                st.error(result["error"], icon=":material/error:")
+                continue
             entry = store.get(workspace_id, result["entry_id"])
             if entry is None:
                 st.warning("This result was deleted from History.")
