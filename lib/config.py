@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from lib.contract import DEFAULT_ENDPOINT
 
@@ -16,6 +17,15 @@ TIMEOUT_NAME = "IMAGE_STUDIO_TIMEOUT"
 # Signs workspace links; all replicas of one deployment share it (absent: one is kept in the data folder).
 WORKSPACE_SECRET_NAME = "IMAGE_STUDIO_WORKSPACE_SECRET"
 DEFAULT_TIMEOUT_SECONDS = 120.0
+# Shared mode (several replicas): rows in PostgreSQL, images in an S3-compatible bucket. All three or none.
+DATABASE_URL_NAME = "IMAGE_STUDIO_DATABASE_URL"
+S3_ENDPOINT_NAME = "IMAGE_STUDIO_S3_ENDPOINT"
+S3_BUCKET_NAME = "IMAGE_STUDIO_S3_BUCKET"
+SHARED_MODE_NAMES = (DATABASE_URL_NAME, S3_ENDPOINT_NAME, S3_BUCKET_NAME)
+# The standard names every S3 client reads; absent, boto3 looks in its usual places (e.g. ~/.aws).
+AWS_ACCESS_KEY_ID_NAME = "AWS_ACCESS_KEY_ID"
+AWS_SECRET_ACCESS_KEY_NAME = "AWS_SECRET_ACCESS_KEY"
+AWS_REGION_NAME = "AWS_REGION"
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
@@ -92,3 +102,76 @@ def resolve_timeout(secrets: Mapping[str, Any] | None, environ: Mapping[str, str
 def resolve_workspace_secret(secrets: Mapping[str, Any] | None, environ: Mapping[str, str]) -> str | None:
     """The configured workspace-link secret (secrets, else environment), or None when none is set."""
     return lookup(secrets, WORKSPACE_SECRET_NAME) or lookup(environ, WORKSPACE_SECRET_NAME)
+
+
+class StorageConfigurationError(ValueError):
+    """The history storage settings do not add up; the message names what to fix (never a secret)."""
+
+
+@dataclass(frozen=True)
+class ObjectStoreSettings:
+    """Where shared mode keeps images: an S3-compatible endpoint and bucket, and optional credentials."""
+
+    endpoint: str
+    bucket: str
+    access_key_id: str | None = field(default=None, repr=False)
+    secret_access_key: str | None = field(default=None, repr=False)
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """Where history lives: "embedded" (SQLite + files in data_dir) or "shared" (PostgreSQL + S3)."""
+
+    mode: str
+    data_dir: Path | None = None
+    database_url: str | None = field(default=None, repr=False)  # may carry a password
+    objects: ObjectStoreSettings | None = None
+
+    @property
+    def shared(self) -> bool:
+        """True when history is in PostgreSQL and object storage, shared by every replica."""
+        return self.mode == "shared"
+
+
+def shared_mode_requested(secrets: Mapping[str, Any] | None, environ: Mapping[str, str]) -> bool:
+    """True when any shared-mode setting is given: then nothing may be written to the local data folder."""
+    return any(_setting(secrets, environ, name) for name in SHARED_MODE_NAMES)
+
+
+def resolve_storage(secrets: Mapping[str, Any] | None, environ: Mapping[str, str]) -> StorageSettings:
+    """The history storage: shared when all its settings are given, embedded when none; else an error."""
+    given = {name: _setting(secrets, environ, name) for name in SHARED_MODE_NAMES}
+    if not any(given.values()):
+        return StorageSettings(mode="embedded", data_dir=resolve_data_dir(secrets, environ))
+    missing = [name for name, value in given.items() if not value]
+    if missing:
+        raise StorageConfigurationError(
+            f"History is half configured for several machines: {_names(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} missing. Set {_names(SHARED_MODE_NAMES)} together, "
+            f"or none of them to keep history in the local data folder ({DATA_DIR_NAME})."
+        )
+    database_url, endpoint, bucket = (str(given[name]) for name in SHARED_MODE_NAMES)
+    # The values themselves are never repeated in a message: a database URL may carry a password.
+    if urlsplit(database_url).scheme not in ("postgresql", "postgres"):
+        raise StorageConfigurationError(f"{DATABASE_URL_NAME} must be a postgresql:// URL.")
+    if urlsplit(endpoint).scheme not in ("http", "https") or not urlsplit(endpoint).hostname:
+        raise StorageConfigurationError(f"{S3_ENDPOINT_NAME} must be an http:// or https:// address.")
+    objects = ObjectStoreSettings(
+        endpoint=endpoint,
+        bucket=bucket,
+        access_key_id=_setting(secrets, environ, AWS_ACCESS_KEY_ID_NAME),
+        secret_access_key=_setting(secrets, environ, AWS_SECRET_ACCESS_KEY_NAME),
+        region=_setting(secrets, environ, AWS_REGION_NAME),
+    )
+    return StorageSettings(mode="shared", database_url=database_url, objects=objects)
+
+
+def _setting(secrets: Mapping[str, Any] | None, environ: Mapping[str, str], name: str) -> str | None:
+    """A text setting from secrets, else from the environment."""
+    return lookup(secrets, name) or lookup(environ, name)
+
+
+def _names(names: Sequence[str]) -> str:
+    """Setting names as a readable list: "A", "A and B", "A, B and C"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
