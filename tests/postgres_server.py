@@ -1,8 +1,8 @@
 """A real PostgreSQL server for tests: Debian's server binaries, a temporary cluster, a free loopback port.
 
 `initdb` refuses to run as root, and tests often run as root: the server then runs as the `postgres`
-user (via runuser) in a folder that user may write. Fresh databases are cloned from a template, which
-takes milliseconds, so every test can have its own.
+user (via runuser) in a folder that user may write. Each test module gets a database of its own (cloned
+from an empty template); a test that needs an empty one makes it with create_database().
 """
 
 from __future__ import annotations
@@ -125,9 +125,13 @@ def postgres_server() -> Iterator[PostgresServer]:
         yield server
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
-    """A fresh empty database of this test's own, dropped afterwards."""
+    """A database of this test module's own (tests keep apart by using fresh workspace ids), then dropped.
+
+    Creating a database costs most of a second here, so tests that need an empty one use
+    `postgres_server.create_database()` themselves.
+    """
     url = postgres_server.create_database()
     yield url
     postgres_server.drop_database(url)

@@ -1,4 +1,9 @@
-"""The history store: persistence, isolation between workspaces, paging, export and concurrent writers."""
+"""The history store: persistence, isolation between workspaces, paging, export and concurrent writers.
+
+Every test that takes the `store` (or `open_store`) fixture runs twice: on the embedded store (SQLite and
+files) and on the shared one (PostgreSQL and object storage, here a local folder). Tests that look at
+SQLite itself say so with SQLITE_ONLY.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,15 @@ import json
 import sqlite3
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from lib.object_storage import LocalFolderStorage
 from lib.png_metadata import read_settings
+from lib.shared_store import PostgresHistoryStore
 from lib.store import KINDS, HistoryStore, is_valid_workspace_id, new_workspace_id, slug
 
 SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "samples"
@@ -34,11 +41,50 @@ def _files(root: Path) -> list[Path]:
     return sorted(path for path in (root / "images").rglob("*") if path.is_file())
 
 
+# Tests that inspect SQLite's own files run on the embedded store only.
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Which store the test runs on: the embedded one (SQLite) or the shared one (PostgreSQL)."""
+    return str(request.param)
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[HistoryStore]:
-    """A fresh store in a temporary folder."""
-    with HistoryStore(tmp_path / "data") as history:
-        yield history
+def open_store(backend: str, tmp_path: Path,
+               request: pytest.FixtureRequest) -> Iterator[Callable[..., HistoryStore]]:
+    """Opens stores on one place (a folder, or a database and its objects); each is closed at the end."""
+    opened: list[HistoryStore] = []
+    url = str(request.getfixturevalue("postgres_url")) if backend == "postgres" else None
+
+    def open_one(**options: object) -> HistoryStore:
+        if url is None:
+            history = HistoryStore(tmp_path / "data", **options)  # type: ignore[arg-type]
+        else:  # the same API: typed as HistoryStore so every test reads the same on both
+            history = PostgresHistoryStore(url, LocalFolderStorage(tmp_path / "data"),  # type: ignore[assignment]
+                                           **options)  # type: ignore[arg-type]
+        opened.append(history)
+        return history
+
+    yield open_one
+    for history in opened:
+        history.close()
+
+
+@pytest.fixture
+def store(open_store: Callable[..., HistoryStore]) -> HistoryStore:
+    """A fresh store: a temporary folder, or a new database with its objects in a temporary folder."""
+    return open_store()
+
+
+def _root(store: HistoryStore) -> Path:
+    """The folder holding the store's images/ (the embedded store's folder, or the object folder)."""
+    if isinstance(store, PostgresHistoryStore):
+        objects = store.objects
+        assert isinstance(objects, LocalFolderStorage)
+        return objects.root
+    return store.root
 
 
 @pytest.fixture
@@ -47,18 +93,19 @@ def workspace() -> str:
     return new_workspace_id()
 
 
-def test_entries_survive_a_restart(tmp_path: Path, workspace: str) -> None:
+def test_entries_survive_a_restart(open_store: Callable[..., HistoryStore], workspace: str) -> None:
     """A new store on the same folder (a refresh, a server restart) sees the same entries and images."""
-    with HistoryStore(tmp_path / "data") as first:
+    with open_store() as first:
         saved = first.add(workspace, "generation", prompt="a red square", image_png=_png(),
                           model="flux-2-pro", aspect_ratio="1:1", credits_used=4)
         stored_png = first.image_png(workspace, saved.id)
-    with HistoryStore(tmp_path / "data") as second:
+    with open_store() as second:
         assert second.get(workspace, saved.id) == saved
         assert second.list(workspace) == [saved]
         assert second.image_png(workspace, saved.id) == stored_png
 
 
+@SQLITE_ONLY
 def test_database_is_in_wal_mode_and_pages_through_the_index(store: HistoryStore, workspace: str) -> None:
     """Readers never block the writer, and a page or count is answered from the index, not a table scan."""
     store.add(workspace, "enhancement", prompt="x", text="y")
@@ -107,8 +154,8 @@ def test_invalid_workspace_ids_are_refused(store: HistoryStore, bad_id: str) -> 
         store.add(bad_id, "generation", prompt="x", image_png=_png())
     assert store.list(bad_id) == []
     assert store.count(bad_id) == 0
-    assert _files(store.root) == []
-    assert not any(store.root.parent.glob("**/*.png"))
+    assert _files(_root(store)) == []
+    assert not any(_root(store).parent.glob("**/*.png"))
 
 
 def test_entry_ids_cannot_escape_the_folder(store: HistoryStore, workspace: str) -> None:
@@ -126,11 +173,11 @@ def test_delete_removes_the_entry_and_its_file(store: HistoryStore, workspace: s
     kept = store.add(workspace, "generation", prompt="kept", image_png=_png())
     gone = store.add(workspace, "cutout", prompt="remove background", image_png=_png(mode="RGBA",
                                                                                      colour=(0, 0, 0, 0)))
-    assert len(_files(store.root)) == 2
+    assert len(_files(_root(store))) == 2
     assert store.delete(workspace, gone.id) is True
     assert store.get(workspace, gone.id) is None
     assert store.image_png(workspace, gone.id) is None
-    assert [path.stem for path in _files(store.root)] == [kept.id]
+    assert [path.stem for path in _files(_root(store))] == [kept.id]
     assert store.delete(workspace, gone.id) is False
 
 
@@ -187,7 +234,7 @@ def test_enhancement_has_text_and_no_image(store: HistoryStore, workspace: str) 
     entry = store.add(workspace, "enhancement", prompt="a dog", text="a golden retriever on a beach")
     assert (entry.has_image, entry.thumbnail, entry.text) == (False, None, "a golden retriever on a beach")
     assert store.image_png(workspace, entry.id) is None
-    assert _files(store.root) == []
+    assert _files(_root(store)) == []
 
 
 def test_thumbnails_are_small_and_made_once(store: HistoryStore, workspace: str) -> None:
@@ -235,16 +282,16 @@ def test_bad_input_is_refused_and_leaves_nothing(store: HistoryStore, workspace:
         with pytest.raises(ValueError):
             store.add(workspace, **attempt)
     assert store.count(workspace) == 0
-    assert _files(store.root) == []
+    assert _files(_root(store)) == []
 
 
-def test_a_failed_save_leaves_no_file(tmp_path: Path, workspace: str) -> None:
+def test_a_failed_save_leaves_no_file(open_store: Callable[..., HistoryStore], workspace: str) -> None:
     """When the row cannot be written the image file is removed too (no orphans, no temp files)."""
-    history = HistoryStore(tmp_path / "data")
+    history = open_store()
     history.close()
     with pytest.raises(RuntimeError):
         history.add(workspace, "generation", prompt="x", image_png=_png())
-    assert _files(history.root) == []
+    assert _files(_root(history)) == []
 
 
 def test_export_zip_holds_the_images_and_their_settings(store: HistoryStore, workspace: str) -> None:
@@ -299,7 +346,7 @@ def test_export_skips_an_image_deleted_on_disk(store: HistoryStore, workspace: s
     """An image file removed behind the store's back is left out instead of breaking the export."""
     entry = store.add(workspace, "generation", prompt="x", image_png=_png())
     store.add(workspace, "generation", prompt="y", image_png=_png())
-    (store.root / "images" / workspace / f"{entry.id}.png").unlink()
+    (_root(store) / "images" / workspace / f"{entry.id}.png").unlink()
     archive = zipfile.ZipFile(io.BytesIO(store.export_zip(workspace)))
     assert archive.namelist() == ["001-generation-y.png", "history.json"]
     assert store.image_png(workspace, entry.id) is None
@@ -343,8 +390,8 @@ def test_concurrent_writers_all_land(store: HistoryStore) -> None:
     assert [store.count(ws) for ws in workspaces] == [50, 50, 50, 50]
     prompts = {entry.prompt for ws in workspaces for entry in store.list(ws, limit=100)}
     assert prompts == {f"{t}-{i}" for t in range(8) for i in range(25)}
-    assert len(_files(store.root)) == 160
-    assert not [path for path in _files(store.root) if path.suffix == ".tmp"]
+    assert len(_files(_root(store))) == 160
+    assert not [path for path in _files(_root(store)) if path.suffix == ".tmp"]
 
 
 def _jpeg(colour: tuple[int, int, int]) -> bytes:
@@ -356,7 +403,7 @@ def _jpeg(colour: tuple[int, int, int]) -> bytes:
 
 def _input_files(store: HistoryStore, workspace: str) -> list[Path]:
     """The input image files kept for a workspace."""
-    folder = store.root / "images" / workspace / "inputs"
+    folder = _root(store) / "images" / workspace / "inputs"
     return sorted(folder.iterdir()) if folder.is_dir() else []
 
 
@@ -393,7 +440,7 @@ def test_inputs_are_refused_where_they_make_no_sense(store: HistoryStore, worksp
         with pytest.raises(ValueError):
             store.add(workspace, kind, prompt="x", image_png=_png(), input_images=inputs)
     assert store.count(workspace) == 0
-    assert _files(store.root) == []
+    assert _files(_root(store)) == []
 
 
 def test_cutout_keeps_the_uploaded_file_name(store: HistoryStore, workspace: str) -> None:
@@ -491,11 +538,11 @@ def test_adopting_a_workspace_moves_its_whole_history(store: HistoryStore, works
     assert _contents(store, new) == before
     assert all(entry.workspace_id == new for entry in store.list(new))
     assert store.count(workspace) == 0 and _contents(store, workspace) == []
-    assert not (store.root / "images" / workspace).exists()
+    assert not (_root(store) / "images" / workspace).exists()
     # Every file left is one a row lists: the sweep finds nothing to remove, even with no age limit.
     assert store.sweep_leftovers(min_age_seconds=0) == 0
     assert _contents(store, new) == before
-    assert len(_files(store.root)) == 4 + 2  # four images, two distinct input images
+    assert len(_files(_root(store))) == 4 + 2  # four images, two distinct input images
     with zipfile.ZipFile(io.BytesIO(store.export_zip(new))) as archive:
         assert len([name for name in archive.namelist() if name.startswith("inputs/")]) == 2
 
@@ -516,7 +563,7 @@ def test_a_failed_adoption_keeps_the_history_where_it_was(tmp_path: Path, worksp
     with HistoryStore(tmp_path / "data", busy_timeout=0.2) as store:
         _legacy_history(store, workspace)
         before = _contents(store, workspace)
-        files = _files(store.root)
+        files = _files(_root(store))
         new = new_workspace_id()
         blocker = sqlite3.connect(store.root / "history.sqlite3", isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")
@@ -527,16 +574,16 @@ def test_a_failed_adoption_keeps_the_history_where_it_was(tmp_path: Path, worksp
             blocker.execute("ROLLBACK")
             blocker.close()
         assert _contents(store, workspace) == before
-        assert _files(store.root) == files and store.count(new) == 0
+        assert _files(_root(store)) == files and store.count(new) == 0
         assert store.adopt_workspace(workspace, new) == 5  # the next try claims it whole
 
 
 @pytest.mark.parametrize("same_process", [True, False])
-def test_concurrent_adoptions_give_the_history_to_exactly_one(tmp_path: Path, workspace: str,
-                                                              same_process: bool) -> None:
+def test_concurrent_adoptions_give_the_history_to_exactly_one(open_store: Callable[..., HistoryStore],
+                                                              workspace: str, same_process: bool) -> None:
     """Two adopters of one old id at once: one gets every entry, the other none; nothing lost or doubled."""
-    root = tmp_path / "data"
-    with HistoryStore(root) as first, HistoryStore(root) as second:
+    with open_store() as first, open_store() as second:
+        root = _root(first)
         _legacy_history(first, workspace)
         before = _contents(first, workspace)
         files_before = len(_files(root))
