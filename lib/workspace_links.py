@@ -25,7 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from lib.config import WORKSPACE_SECRET_NAME, resolve_data_dir, resolve_workspace_secret
+from lib.config import (
+    WORKSPACE_SECRET_NAME,
+    resolve_data_dir,
+    resolve_workspace_secret,
+    shared_mode_requested,
+)
 from lib.store import HistoryStore, is_valid_workspace_id
 from lib.team import is_person_key
 
@@ -107,6 +112,10 @@ def workspace_secret(secrets_mapping: Mapping[str, Any] | None, environ: Mapping
                 f"{MIN_SECRET_CHARS} random characters (e.g. the output of `openssl rand -hex 32`)."
             )
         return configured.encode("utf-8")
+    if shared_mode_requested(secrets_mapping, environ):  # replicas share no data folder to keep one in
+        raise ValueError(f"History is shared by several machines, so every replica needs the same "
+                         f"{WORKSPACE_SECRET_NAME} (at least {MIN_SECRET_CHARS} random characters, e.g. the "
+                         "output of `openssl rand -hex 32`).")
     return stored_secret(resolve_data_dir(secrets_mapping, environ))
 
 

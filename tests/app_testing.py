@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME, TIMEOUT_NAME
+from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME, SHARED_MODE_NAMES, TIMEOUT_NAME
 from lib.local_studio import LocalStudioHandle
 from lib.workspace_links import is_genuine_workspace_id, mint_workspace_id, stored_secret
 
@@ -28,7 +28,7 @@ RUN_TIMEOUT_S = 60
 
 def forget_configured_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test says its own connection: none may come from the machine's environment."""
-    for name in (API_KEY_NAME, ENDPOINT_NAME, DATA_DIR_NAME, TIMEOUT_NAME):
+    for name in (API_KEY_NAME, ENDPOINT_NAME, DATA_DIR_NAME, TIMEOUT_NAME, *SHARED_MODE_NAMES):
         monkeypatch.delenv(name, raising=False)
 
 

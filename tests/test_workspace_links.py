@@ -64,6 +64,15 @@ def test_without_configuration_one_secret_is_kept_owner_only(tmp_path: Path) -> 
     assert list(tmp_path.iterdir()) == [tmp_path / SECRET_FILE]  # no temp file left behind
 
 
+def test_shared_mode_needs_a_configured_secret_and_writes_no_file(tmp_path: Path) -> None:
+    """With history shared by replicas no secret is kept in the data folder: a configured one is required."""
+    shared = {"IMAGE_STUDIO_DATABASE_URL": "postgresql://db.test/studio", DATA_DIR_NAME: str(tmp_path)}
+    with pytest.raises(ValueError, match=WORKSPACE_SECRET_NAME):
+        workspace_secret({}, shared)
+    assert list(tmp_path.iterdir()) == []
+    assert workspace_secret({WORKSPACE_SECRET_NAME: "s" * 32}, shared) == b"s" * 32
+
+
 def test_concurrent_first_starts_agree_on_one_secret(tmp_path: Path) -> None:
     """Several processes starting at once on an empty data folder end up with the same secret."""
     results: list[bytes] = []
