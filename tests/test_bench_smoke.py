@@ -20,15 +20,18 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], bool]] = {
     "local_studio_throughput.py": (("req/s", "p95 ms"), False),
     "engines_speed.py": (("s/MP",), False),
     "bg_quality.py": (("IoU",), False),
+    "batch_generation.py": (("workspace s", "page s"), False),
     "startup.py": (("ratio app/hello",), True),
     "memory_per_session.py": (("RSS MB",), True),
     "concurrent_users.py": (("crowd p95",), True),
     "budget_check.py": (("budget check per paid call", "sign-in round trip"), True),
+    "bulk_cutouts.py": (("x one photo",), False),
 }
 # Modules in bench/ that are not benchmarks themselves (they print no table).
 SUPPORT_MODULES = {
     "bg_eval_set.py": "builds the background-removal evaluation set that bg_quality.py reads",
     "bg_real_photos.py": "the sample photos with hand-drawn subject masks that bg_quality.py reads",
+    "cutout_server.py": "the slow cut-out server that bulk_cutouts.py and the bulk tests talk to",
     "bg_baseline_v1.py": "the previous background remover, scored beside the current one by bg_quality.py",
 }
 # A quick run takes seconds; the limits leave room for a cold start on a busy 2-core machine.

@@ -16,7 +16,7 @@ from lib.budget import BudgetExceededError, CreditBudget, PersonalBudget
 from lib.client import ImageStudioClient
 from lib.errors import InvalidRequestError
 from lib.store import HistoryStore, new_workspace_id
-from lib.workspace import MAX_BULK_PHOTOS, InputImage, Outcome, Workspace, cutouts_zip
+from lib.workspace import BULK_WORKERS, MAX_BULK_PHOTOS, InputImage, Outcome, Workspace, cutouts_zip
 from tests.app_testing import png_bytes
 
 DELAY_S = 0.6
@@ -67,11 +67,11 @@ def test_calls_overlap_and_each_is_kept_by_name(server: CutoutServer, store: His
     assert store.count(workspace.workspace_id, kind="cutout") == 4
 
 
-def test_at_most_four_at_once(server: CutoutServer, store: HistoryStore) -> None:
-    """Six photos never have more than four requests in flight, and all six finish."""
-    results = list(workspace_on(server, store).remove_backgrounds([two_tone(f"{n}.png") for n in range(6)]))
-    assert server.most_in_flight == 4
-    assert len(results) == 6 and server.requests == 6
+def test_at_most_five_at_once(server: CutoutServer, store: HistoryStore) -> None:
+    """Seven photos never have more than five requests in flight, and all seven finish."""
+    results = list(workspace_on(server, store).remove_backgrounds([two_tone(f"{n}.png") for n in range(7)]))
+    assert server.most_in_flight == BULK_WORKERS == 5
+    assert len(results) == 7 and server.requests == 7
 
 
 def test_one_failing_photo_keeps_the_others(server: CutoutServer, store: HistoryStore) -> None:
