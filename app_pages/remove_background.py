@@ -12,7 +12,7 @@ st.title("Remove background")
 st.caption(f"Cut the subject out of a photo: you get a PNG with a transparent background ({COST} a photo). "
            f"Several photos go at once.")
 
-files = st.file_uploader("Photos", type=list(UPLOAD_TYPES), key="remove_background_image",
+files = st.file_uploader("Image", type=list(UPLOAD_TYPES), key="remove_background_image",
                          accept_multiple_files=True, max_upload_size=MAX_UPLOAD_MB,
                          help=f"One photo, or up to {MAX_BULK_PHOTOS} at once (PNG, JPEG or WebP).")
 uploads = upload_checks.checked_uploads(files, "remove_background_checks")
