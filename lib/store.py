@@ -100,15 +100,21 @@ CREATE TABLE IF NOT EXISTS entry_inputs (
 );
 CREATE INDEX IF NOT EXISTS entry_inputs_by_file ON entry_inputs (workspace_id, file);
 """
-# Search: one row per entry (rowid = entries.seq) holding its prompt and file name folded (_folded), in a
-# trigram index, so that any word of three characters or more is found as a substring through the index.
-# Rows are added by the code that adds entries (folding is Python's); a trigger forgets deleted entries.
+# Search: each entry's prompt and file name, folded (_folded), in entry_words (rowid = entries.seq), and a
+# trigram FTS5 index over them, so any word of three characters or more is found as a substring through the
+# index. Rows are added by the code that adds entries (folding is Python's); triggers do the rest.
 _SEARCH_SCHEMA: tuple[str, ...] = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS entries_search USING fts5(words, tokenize = 'trigram')",
-    "CREATE TRIGGER IF NOT EXISTS entries_search_forget AFTER DELETE ON entries "
-    "BEGIN DELETE FROM entries_search WHERE rowid = old.seq; END",
+    "CREATE TABLE IF NOT EXISTS entry_words (seq INTEGER PRIMARY KEY, words TEXT NOT NULL)",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS entry_words_index USING fts5(words, content = 'entry_words', "
+    "content_rowid = 'seq', tokenize = 'trigram')",
+    "CREATE TRIGGER IF NOT EXISTS entry_words_added AFTER INSERT ON entry_words "
+    "BEGIN INSERT INTO entry_words_index (rowid, words) VALUES (new.seq, new.words); END",
+    "CREATE TRIGGER IF NOT EXISTS entry_words_removed AFTER DELETE ON entry_words BEGIN INSERT INTO "
+    "entry_words_index (entry_words_index, rowid, words) VALUES ('delete', old.seq, old.words); END",
+    "CREATE TRIGGER IF NOT EXISTS entry_words_forget AFTER DELETE ON entries "
+    "BEGIN DELETE FROM entry_words WHERE seq = old.seq; END",
 )
-_SEARCH_INSERT = "INSERT INTO entries_search (rowid, words) VALUES (?, ?)"
+_SEARCH_INSERT = "INSERT INTO entry_words (seq, words) VALUES (?, ?)"
 # The trigram index finds substrings of at least this many characters; shorter words are checked per row.
 _TRIGRAM = 3
 # Columns added after the first release, with their definitions: added in place to older databases.
@@ -698,7 +704,7 @@ def _migrate(db: sqlite3.Connection) -> None:
         # Older databases (or one an older release wrote to since, which also sets the version back)
         # get their search index built again from the entries.
         if db.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
-            db.execute("DELETE FROM entries_search")
+            db.execute("DELETE FROM entry_words")
             rows = db.execute("SELECT seq, prompt, source_name FROM entries")
             db.executemany(_SEARCH_INSERT,
                            ((row["seq"], _search_words(row["prompt"], row["source_name"])) for row in rows))
@@ -761,15 +767,17 @@ def _filter(workspace_id: str, kind: str | None,
         params.append(kind)
     words = _search_terms(search or "")
     long_words = [word for word in words if len(word) >= _TRIGRAM]
+    short_words = [word for word in words if len(word) < _TRIGRAM]
+    # Words too short for the trigram index are checked on the rows the rest leaves (by primary key).
+    short_checks = "".join(" AND instr(words, ?) > 0" for _ in short_words)
     if long_words:
         # Each word a quoted FTS5 string: quotes doubled, so *, -, :, NEAR, AND... are only characters.
-        clauses.append("seq IN (SELECT rowid FROM entries_search WHERE entries_search MATCH ?)")
+        clauses.append(f"seq IN (SELECT rowid FROM entry_words_index WHERE entry_words_index MATCH ?"
+                       f"{short_checks})")
         params.append(" AND ".join('"' + word.replace('"', '""') + '"' for word in long_words))
-    for word in words:
-        if len(word) < _TRIGRAM:  # too short for the trigram index: checked on this workspace's rows only
-            clauses.append("EXISTS (SELECT 1 FROM entries_search WHERE rowid = entries.seq "
-                           "AND instr(words, ?) > 0)")
-            params.append(word)
+    elif short_words:
+        clauses.append(f"EXISTS (SELECT 1 FROM entry_words AS w WHERE w.seq = entries.seq{short_checks})")
+    params.extend(short_words)
     return " AND ".join(clauses), tuple(params)
 
 

@@ -639,6 +639,8 @@ def test_search_needs_every_word_in_any_order_and_case(store: HistoryStore, work
     assert _found(store, workspace, "dusk Cliff") == [ids["lighthouse"]]
     assert _found(store, workspace, "cliff sea") == []
     assert _found(store, workspace, "lightho") == [ids["lighthouse"]]  # a word still being typed
+    assert _found(store, workspace, "at cliff") == [ids["lighthouse"]]  # short words count too
+    assert _found(store, workspace, "e") == [ids["holiday"], ids["sea"], ids["kite"], ids["lighthouse"]]
 
 
 def test_search_finds_cutouts_by_their_file_name(store: HistoryStore, workspace: str) -> None:
