@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
-from pathlib import PurePath
 from typing import Any
 
 import streamlit as st
 
 from lib.contract import credits_text
 from lib.errors import ImageStudioError
-from lib.store import HistoryEntry, HistorySaveError, slug
+from lib.store import HistoryEntry, HistorySaveError
 from lib.thumbnails import on_checkerboard, on_colour, to_jpeg
 from lib.ui import result_cards, session
 from lib.ui.upload_checks import CheckedUpload
@@ -147,7 +146,7 @@ def _cut_out_all(pending: Sequence[tuple[CheckedUpload, str]], results: dict[str
     count = len(pending)
     progress = st.progress(0.0, text=f"Removing backgrounds: 0 of {count} done…")
     for done, (index, outcome) in enumerate(finished, start=1):
-        upload, file_id = pending[index]
+        file_id = pending[index][1]
         if isinstance(outcome, Outcome):
             session.count_credits(outcome)
             results[file_id] = {"entry_id": outcome.entry.id, "preview": outcome.is_preview}
@@ -155,8 +154,8 @@ def _cut_out_all(pending: Sequence[tuple[CheckedUpload, str]], results: dict[str
             results[file_id] = {"error": result_cards.error_text(outcome)}
             if isinstance(outcome, HistorySaveError) and outcome.image_png:
                 # Paid for but not in History: this one image stays downloadable (in the zip) for now.
-                stem = PurePath(upload.image.name).stem
-                results[file_id]["unsaved"] = (f"{slug(stem)}-cutout.png", outcome.image_png)
+                name = download_name(outcome.entry) if outcome.entry else f"unsaved-{index + 1}-cutout.png"
+                results[file_id]["unsaved"] = (name, outcome.image_png)
         progress.progress(done / count, text=f"Removing backgrounds: {done} of {count} done…")
     progress.empty()
     return True
