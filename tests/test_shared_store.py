@@ -7,6 +7,7 @@ both stores.
 from __future__ import annotations
 
 import io
+import socket
 import threading
 import zipfile
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from PIL import Image
 
 from lib.object_storage import LocalFolderStorage, ObjectStorageError, S3Storage
 from lib.png_metadata import read_settings
-from lib.shared_store import SCHEMA_VERSION, PostgresHistoryStore, SchemaTooNewError
+from lib.shared_store import SCHEMA_VERSION, HistoryDatabaseError, PostgresHistoryStore, SchemaTooNewError
 from lib.shared_store.schema import MIGRATION_LOCK_KEY
 from lib.store import HistorySaveError, new_workspace_id
 from tests.postgres_server import PostgresServer
@@ -120,6 +121,24 @@ def test_reopening_a_current_database_changes_nothing(empty_database: str, tmp_p
         assert again.list(workspace) == [saved]
     with psycopg.connect(empty_database) as db:
         assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+
+
+def test_an_unreachable_database_is_named_without_its_password(tmp_path: Path) -> None:
+    """A database that does not answer stops the start with a plain message naming it, never the password."""
+    port = _closed_port()
+    url = f"postgresql://studio:s3cret-pass@127.0.0.1:{port}/history"
+    with pytest.raises(HistoryDatabaseError) as failed:
+        PostgresHistoryStore(url, LocalFolderStorage(tmp_path / "objects"), connect_timeout=2)
+    assert f"127.0.0.1:{port}/history" in failed.value.message
+    assert "IMAGE_STUDIO_DATABASE_URL" in failed.value.message
+    assert "s3cret-pass" not in str(failed.value) and "studio:" not in str(failed.value)
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def test_replicas_adding_and_deleting_at_once_keep_every_input_image(

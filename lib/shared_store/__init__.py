@@ -1,6 +1,6 @@
 """History shared by several app replicas: rows in PostgreSQL, images in object storage."""
 
-from lib.shared_store.postgres_history import PostgresHistoryStore
+from lib.shared_store.postgres_history import HistoryDatabaseError, PostgresHistoryStore
 from lib.shared_store.schema import SCHEMA_VERSION, SchemaTooNewError
 
-__all__ = ["SCHEMA_VERSION", "PostgresHistoryStore", "SchemaTooNewError"]
+__all__ = ["SCHEMA_VERSION", "HistoryDatabaseError", "PostgresHistoryStore", "SchemaTooNewError"]

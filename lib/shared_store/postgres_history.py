@@ -30,9 +30,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, BinaryIO
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
+from lib.errors import ImageStudioError
 from lib.object_storage import ObjectStorage
 from lib.png_metadata import embed_settings
 from lib.shared_store.schema import migrate
@@ -82,6 +84,10 @@ _WORKSPACE_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(%s, 0))"
 _LOCK_PREFIX = "image-studio:history:"
 
 
+class HistoryDatabaseError(ImageStudioError):
+    """The history database could not be reached at start; the message names it (never its password)."""
+
+
 class PostgresHistoryStore:
     """Thread-safe history of every workspace in PostgreSQL and object storage; share one per process."""
 
@@ -95,10 +101,15 @@ class PostgresHistoryStore:
             kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": int(connect_timeout)},
             name="image-studio-history",
         )
-        self._pool.open(wait=True, timeout=connect_timeout)
         try:
+            self._pool.open(wait=True, timeout=connect_timeout)
             with self._connection() as db:
                 migrate(db)
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            self._pool.close()
+            raise HistoryDatabaseError(
+                f"Could not connect to the history database at {_display_database(database_url)}: "
+                "check IMAGE_STUDIO_DATABASE_URL and that PostgreSQL is running and reachable.") from exc
         except BaseException:
             self._pool.close()
             raise
@@ -540,6 +551,16 @@ def _content_type(name: str) -> str:
     extension = name.rsplit(".", 1)[-1]
     return {"jpg": "image/jpeg", "tif": "image/tiff", "img": "application/octet-stream"}.get(
         extension, f"image/{extension}")
+
+
+def _display_database(url: str) -> str:
+    """Host, port and database name of a connection URL, for messages: never its user or password."""
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "(an unreadable IMAGE_STUDIO_DATABASE_URL)"
+    where = f"{parts.get('host') or 'localhost'}:{parts.get('port') or 5432}"
+    return f"{where}/{parts['dbname']}" if parts.get("dbname") else where
 
 
 def _save_failure_message(kind: str, exc: BaseException) -> str:
