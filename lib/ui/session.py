@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from typing import cast
 
+import psycopg
 import streamlit as st
 
-from lib.config import resolve_data_dir
-from lib.errors import AuthenticationError, InsufficientCreditsError
+from lib.config import DATABASE_URL_NAME, ObjectStoreSettings, StorageConfigurationError, resolve_storage
+from lib.errors import AuthenticationError, ImageStudioError, InsufficientCreditsError
 from lib.store import HistoryStore
 from lib.ui import connection_panel, sign_in
 from lib.workspace import HistorySaveError, Outcome, Workspace
@@ -23,9 +25,47 @@ def _open_store(root: str) -> HistoryStore:
     return HistoryStore(root)
 
 
+@st.cache_resource(show_spinner=False)
+def _open_shared_store(database_url: str, endpoint: str, bucket: str, access_key_id: str | None,
+                       region: str | None, _objects: ObjectStoreSettings) -> HistoryStore:
+    """One shared store per database and bucket, shared by all sessions of this replica.
+
+    Keyed by where the data is (the URL's hash stays in this process); the S3 secret is not part of the key.
+    """
+    from lib.object_storage import S3Storage
+    from lib.shared_store import PostgresHistoryStore
+
+    objects = S3Storage(endpoint, bucket, access_key_id=access_key_id,
+                        secret_access_key=_objects.secret_access_key, region=region)
+    # The same API as HistoryStore (the store test suite runs against both); the pages never know which.
+    return cast(HistoryStore, PostgresHistoryStore(database_url, objects))
+
+
 def history_store() -> HistoryStore:
-    """The history store in the configured data folder."""
-    return _open_store(str(resolve_data_dir(st.secrets, os.environ)))
+    """The history store the configuration names; a half-configured shared mode stops the app, saying why."""
+    try:
+        storage = resolve_storage(st.secrets, os.environ)
+    except StorageConfigurationError as problem:  # the operator's fix: nothing may be served or written
+        st.error(str(problem), icon=":material/report:")
+        st.stop()
+    if not storage.shared:
+        return _open_store(str(storage.data_dir))
+    assert storage.database_url is not None and storage.objects is not None  # shared mode has both
+    objects = storage.objects
+    try:
+        return _open_shared_store(storage.database_url, objects.endpoint, objects.bucket,
+                                  objects.access_key_id, objects.region, objects)
+    except (OSError, ImageStudioError, psycopg.Error) as problem:  # not cached: the next run tries again
+        st.error(shared_store_problem(problem), icon=":material/cloud_off:")
+        st.stop()
+
+
+def shared_store_problem(problem: Exception) -> str:
+    """Why the shared history cannot be opened, in plain words (never the URL: it may hold a password)."""
+    if isinstance(problem, (OSError, ImageStudioError)):  # plain already: the object store's or the schema's
+        return f"History is unavailable: {problem}"
+    return (f"History is unavailable: the database named by {DATABASE_URL_NAME} could not be opened "
+            f"({type(problem).__name__}). Check that it is running and reachable, then reload the page.")
 
 
 def workspace_id() -> str:
@@ -41,6 +81,7 @@ def workspace_id() -> str:
             del st.query_params[WORKSPACE_PARAM]
         return member.person.key
     if _WORKSPACE_ID not in st.session_state:
+        store = history_store()  # first: a storage misconfiguration is said before anything is written
         # Only an id this deployment minted is adopted: any other opens a fresh workspace (an old-style link
         # bringing its history along, once), and the URL below changes to it.
         try:
@@ -49,7 +90,7 @@ def workspace_id() -> str:
             st.error(str(problem), icon=":material/key_off:")
             st.stop()
         from_url = st.query_params.get(WORKSPACE_PARAM)
-        opened = open_workspace_link(from_url, secret, history_store())
+        opened = open_workspace_link(from_url, secret, store)
         st.session_state[_WORKSPACE_ID] = opened.workspace_id
         if opened.notice:
             st.toast(opened.notice, icon=":material/bookmark:", duration="infinite")

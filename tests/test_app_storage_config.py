@@ -1,0 +1,84 @@
+"""Where the app keeps history: shared mode on real PostgreSQL and SeaweedFS, and its plain refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lib.config import (
+    DATA_DIR_NAME,
+    DATABASE_URL_NAME,
+    S3_BUCKET_NAME,
+    S3_ENDPOINT_NAME,
+    WORKSPACE_SECRET_NAME,
+)
+from lib.object_storage import S3Storage
+from lib.shared_store import PostgresHistoryStore
+from tests.app_testing import assert_healthy, errors, open_app, workspace_of
+from tests.seaweedfs_server import SeaweedServer
+
+PROMPT = "A lighthouse on a cliff at dawn"
+LINK_SECRET = "0123456789abcdef-shared-replicas"
+
+
+@pytest.mark.parametrize(("given", "missing"), [
+    ({DATABASE_URL_NAME: "postgresql://studio:db-password@127.0.0.1:9/studio"},
+     [S3_ENDPOINT_NAME, S3_BUCKET_NAME]),
+    ({S3_ENDPOINT_NAME: "http://127.0.0.1:9", S3_BUCKET_NAME: "images"}, [DATABASE_URL_NAME]),
+])
+def test_half_configured_shared_mode_is_refused_plainly(
+        tmp_path: Path, given: dict[str, str], missing: list[str]) -> None:
+    """One side of shared mode without the other: a plain error naming what is missing, no page, no files."""
+    data_dir = tmp_path / "data"
+    at = open_app({DATA_DIR_NAME: str(data_dir), **given})
+    assert_healthy(at)
+    shown = errors(at)
+    assert len(shown) == 1 and all(name in shown[0] for name in missing)
+    assert "db-password" not in shown[0]
+    assert not at.button and not at.text_area  # the page itself was never drawn
+    assert not data_dir.exists()
+
+
+@pytest.fixture
+def shared_secrets(secrets: dict[str, str], postgres_url: str, seaweedfs_server: SeaweedServer,
+                   s3_bucket: str) -> dict[str, str]:
+    """App secrets for shared mode on this test's own database and bucket (and its data folder, unused)."""
+    return {**secrets, DATABASE_URL_NAME: postgres_url, S3_ENDPOINT_NAME: seaweedfs_server.endpoint,
+            S3_BUCKET_NAME: s3_bucket, WORKSPACE_SECRET_NAME: LINK_SECRET}
+
+
+def test_shared_mode_saves_to_postgres_and_s3_and_not_to_disk(
+        shared_secrets: dict[str, str], data_dir: Path, postgres_url: str,
+        seaweedfs_server: SeaweedServer, s3_bucket: str) -> None:
+    """A generation in shared mode lands in PostgreSQL and the bucket; the local data folder stays empty."""
+    at = open_app(shared_secrets)
+    at.text_area(key="generate_prompt").set_value(PROMPT)
+    at.button(key="generate_run").click().run()
+    assert_healthy(at)
+    assert not errors(at)
+    objects = S3Storage(seaweedfs_server.endpoint, s3_bucket)
+    with PostgresHistoryStore(postgres_url, objects, sweep_at_start=False) as other_replica:
+        [entry] = other_replica.list(workspace_of(at), limit=10)
+        assert entry.prompt == PROMPT
+        assert other_replica.image_png(entry.workspace_id, entry.id).startswith(b"\x89PNG")
+    assert not data_dir.exists()
+
+
+def test_shared_mode_without_a_link_secret_is_refused(shared_secrets: dict[str, str], data_dir: Path) -> None:
+    """Replicas share no folder to keep a link secret in: without a configured one the app says so."""
+    at = open_app({name: value for name, value in shared_secrets.items() if name != WORKSPACE_SECRET_NAME})
+    assert_healthy(at)
+    [shown] = errors(at)
+    assert WORKSPACE_SECRET_NAME in shown
+    assert not data_dir.exists()
+
+
+def test_unreachable_database_is_a_plain_error(shared_secrets: dict[str, str], data_dir: Path) -> None:
+    """A database nobody answers at: a plain message naming the setting, never the URL or its password."""
+    broken = {**shared_secrets, DATABASE_URL_NAME: "postgresql://studio:db-password@127.0.0.1:9/studio"}
+    at = open_app(broken)
+    assert_healthy(at)
+    [shown] = errors(at)
+    assert DATABASE_URL_NAME in shown and "db-password" not in shown
+    assert not data_dir.exists()
