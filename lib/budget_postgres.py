@@ -9,14 +9,22 @@ credits can never overspend. Settling or releasing is one statement too.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from datetime import date
 
+import psycopg
 from psycopg import Connection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
-from lib.budget import BudgetLedger, BudgetRefusal, DailySpend, Reservation, utc_today
+from lib.budget import BudgetLedger, BudgetRefusal, CreditBudget, DailySpend, Reservation, utc_today
+from lib.config import StorageSettings
+from lib.errors import ImageStudioError
 from lib.shared_store.schema import MIGRATION_LOCK_KEY, SchemaTooNewError
+
+logger = logging.getLogger(__name__)
 
 COMPONENT = "budget"
 # The budget's row in the schema_version table the history store keeps (one row per component).
@@ -77,19 +85,40 @@ FROM closed WHERE spend.person = closed.person AND spend.day = closed.day
 """
 
 
+class BudgetUnavailableError(ImageStudioError):
+    """The budget database could not be reached: no paid call is made without counting it."""
+
+
+UNAVAILABLE = ("The team budget can't be checked right now (its database is unreachable), so nothing was "
+               "sent. Try again in a minute; if it keeps happening, tell whoever runs Image Studio.")
+
+
+def open_ledger(storage: StorageSettings, daily_limit: int) -> BudgetLedger:
+    """The budget ledger where the deployment keeps rows: PostgreSQL in shared mode, else the data folder."""
+    if storage.shared and storage.database_url:
+        return PostgresCreditBudget(storage.database_url, daily_limit)
+    assert storage.data_dir is not None  # embedded storage always names its folder
+    return CreditBudget(storage.data_dir, daily_limit)
+
+
 class PostgresCreditBudget(BudgetLedger):
     """Daily spend per person in PostgreSQL, with `daily_limit` credits each (0 = no limit)."""
 
-    def __init__(self, database_url: str, daily_limit: int, *, max_connections: int = 4) -> None:
+    def __init__(self, database_url: str, daily_limit: int, *, max_connections: int = 4,
+                 connect_timeout: float = 10.0) -> None:
         self.daily_limit = max(0, int(daily_limit))
-        # Autocommit: every statement we send is a whole transaction of its own.
+        # Autocommit: every statement we send is a whole transaction of its own. The pool's timeout bounds
+        # how long a paid click waits for a connection before it is refused in plain words.
         self._pool: ConnectionPool[Connection[DictRow]] = ConnectionPool(
-            database_url, min_size=1, max_size=max(1, max_connections), open=True,
-            kwargs={"autocommit": True, "row_factory": dict_row}, name="image-studio-budget",
+            database_url, min_size=1, max_size=max(1, max_connections), timeout=connect_timeout, open=True,
+            kwargs={"autocommit": True, "row_factory": dict_row,
+                    "connect_timeout": max(1, int(connect_timeout))},
+            name="image-studio-budget",
         )
         try:
-            self._pool.wait(timeout=30)
-            self._migrate()
+            with _reachable():
+                self._pool.wait(timeout=connect_timeout)
+                self._migrate()
         except BaseException:
             self._pool.close()
             raise
@@ -101,7 +130,7 @@ class PostgresCreditBudget(BudgetLedger):
         day = day or utc_today()
         params = {"person": person, "day": day, "credits": int(credits), "label": label,
                   "limit": self.daily_limit}
-        with self._pool.connection() as db:
+        with _reachable(), self._pool.connection() as db:
             row = db.execute(_RESERVE, params).fetchone()
             if row is not None:
                 return Reservation(id=int(row["id"]), person=person, day=day, credits=int(credits))
@@ -119,12 +148,12 @@ class PostgresCreditBudget(BudgetLedger):
 
     def spent(self, person: str, day: date | None = None) -> int:
         """Credits the person has spent (or has reserved) on a UTC day, today by default."""
-        with self._pool.connection() as db:
+        with _reachable(), self._pool.connection() as db:
             return self._spent(db, person, day or utc_today())
 
     def daily_spend(self, since: date) -> list[DailySpend]:
         """Every person's spend per day from `since` on, oldest day first."""
-        with self._pool.connection() as db:
+        with _reachable(), self._pool.connection() as db:
             rows = db.execute("SELECT person, label, day, credits FROM budget_spend WHERE day >= %s "
                               "ORDER BY day, person", (since,)).fetchall()
         return [DailySpend(person=row["person"], label=row["label"], day=row["day"], credits=row["credits"])
@@ -136,8 +165,14 @@ class PostgresCreditBudget(BudgetLedger):
 
     def _close(self, reservation: Reservation, state: str, actual: int) -> None:
         """Close an open reservation once; settling or releasing it again changes nothing."""
-        with self._pool.connection() as db:
-            db.execute(_CLOSE, {"state": state, "id": reservation.id, "actual": actual})
+        # Runs after the paid call: failing here would lose a result already paid for. The full reserved
+        # amount then stays counted, which errs against the person by at most one call's difference.
+        try:
+            with self._pool.connection() as db:
+                db.execute(_CLOSE, {"state": state, "id": reservation.id, "actual": actual})
+        except psycopg.Error as problem:
+            logger.warning("Budget reservation %d left at its reserved amount (%s: database unreachable)",
+                           reservation.id, type(problem).__name__)
 
     @staticmethod
     def _spent(db: Connection[DictRow], person: str, day: date) -> int:
@@ -169,3 +204,12 @@ class PostgresCreditBudget(BudgetLedger):
                                    (COMPONENT, version))
             finally:
                 db.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+
+
+@contextlib.contextmanager
+def _reachable() -> Iterator[None]:
+    """Turn the database's failures into one plain error; its text may name the host, so it is left out."""
+    try:
+        yield
+    except psycopg.Error as problem:
+        raise BudgetUnavailableError(UNAVAILABLE) from problem

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 
-from lib.budget import BudgetRefusal, Reservation
-from lib.budget_postgres import COMPONENT, SCHEMA_VERSION, PostgresCreditBudget
+from lib.budget import BudgetRefusal, CreditBudget, Reservation
+from lib.budget_postgres import (
+    COMPONENT,
+    SCHEMA_VERSION,
+    BudgetUnavailableError,
+    PostgresCreditBudget,
+    open_ledger,
+)
+from lib.config import StorageSettings
 from lib.shared_store import SchemaTooNewError
 from lib.shared_store.schema import migrate as migrate_history
+from tests.postgres_server import PostgresServer
 from tests.test_budget import (  # noqa: F401  (collected here again, on the PostgreSQL ledger below)
     ANA,
     LedgerFactory,
@@ -29,12 +38,29 @@ from tests.test_budget import (  # noqa: F401  (collected here again, on the Pos
 
 
 @pytest.fixture
-def new_ledger(postgres_url: str) -> Iterator[LedgerFactory]:
+def database_url(postgres_url: str) -> Iterator[str]:
+    """This module's database, its budget rows emptied after each test (one person's spend starts at zero)."""
+    yield postgres_url
+    with psycopg.connect(postgres_url, autocommit=True) as db:
+        db.execute("DO $$ BEGIN IF to_regclass('budget_spend') IS NOT NULL THEN "
+                   "TRUNCATE budget_spend, budget_reservations; END IF; END $$")
+
+
+@pytest.fixture
+def empty_database(postgres_server: PostgresServer) -> Iterator[str]:
+    """A database of this test's own with no tables at all, for the schema's own tests."""
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
+@pytest.fixture
+def new_ledger(database_url: str) -> Iterator[LedgerFactory]:
     """A maker of PostgreSQL ledgers on this test's own database, closed afterwards."""
     ledgers: list[PostgresCreditBudget] = []
 
     def make(daily_limit: int) -> PostgresCreditBudget:
-        ledgers.append(PostgresCreditBudget(postgres_url, daily_limit))
+        ledgers.append(PostgresCreditBudget(database_url, daily_limit))
         return ledgers[-1]
 
     yield make
@@ -42,9 +68,9 @@ def new_ledger(postgres_url: str) -> Iterator[LedgerFactory]:
         ledger.close()
 
 
-def test_fifty_threads_over_two_replicas_never_overspend(postgres_url: str) -> None:
+def test_fifty_threads_over_two_replicas_never_overspend(database_url: str) -> None:
     """50 threads on two pools (two replicas) reserving 4 credits against 40: exactly 10 succeed."""
-    replicas = [PostgresCreditBudget(postgres_url, 40, max_connections=25) for _ in range(2)]
+    replicas = [PostgresCreditBudget(database_url, 40, max_connections=25) for _ in range(2)]
     start = threading.Barrier(50)
     results: list[Reservation | BudgetRefusal] = []
     lock = threading.Lock()
@@ -73,7 +99,7 @@ def test_fifty_threads_over_two_replicas_never_overspend(postgres_url: str) -> N
             replica.close()
 
 
-def test_replicas_starting_together_create_the_schema_once(postgres_url: str) -> None:
+def test_replicas_starting_together_create_the_schema_once(empty_database: str) -> None:
     """Replicas opening the ledger and the history schema at once all start; each part records its version."""
     errors: list[BaseException] = []
     ledgers: list[PostgresCreditBudget] = []
@@ -82,14 +108,14 @@ def test_replicas_starting_together_create_the_schema_once(postgres_url: str) ->
     def open_ledger() -> None:
         start.wait()
         try:
-            ledgers.append(PostgresCreditBudget(postgres_url, 10, max_connections=1))
+            ledgers.append(PostgresCreditBudget(empty_database, 10, max_connections=1))
         except BaseException as error:
             errors.append(error)
 
     def open_history() -> None:
         start.wait()
         try:
-            with psycopg.connect(postgres_url, autocommit=True) as db:
+            with psycopg.connect(empty_database, autocommit=True) as db:
                 migrate_history(db)
         except BaseException as error:
             errors.append(error)
@@ -103,31 +129,67 @@ def test_replicas_starting_together_create_the_schema_once(postgres_url: str) ->
     for ledger in ledgers:
         ledger.close()
     assert errors == [] and len(ledgers) == 4
-    with psycopg.connect(postgres_url) as db:
+    with psycopg.connect(empty_database) as db:
         versions = dict(db.execute("SELECT component, version FROM schema_version").fetchall())
     assert versions[COMPONENT] == SCHEMA_VERSION and versions["history"] >= 1
 
 
-def test_a_replica_refuses_a_newer_schema(postgres_url: str) -> None:
+def test_a_replica_refuses_a_newer_schema(empty_database: str) -> None:
     """A replica finding a budget schema newer than it knows refuses to start, naming both versions."""
-    PostgresCreditBudget(postgres_url, 10).close()
-    with psycopg.connect(postgres_url) as db:
+    PostgresCreditBudget(empty_database, 10).close()
+    with psycopg.connect(empty_database) as db:
         db.execute("UPDATE schema_version SET version = %s WHERE component = %s",
                    (SCHEMA_VERSION + 1, COMPONENT))
     with pytest.raises(SchemaTooNewError, match=f"version {SCHEMA_VERSION + 1}"):
-        PostgresCreditBudget(postgres_url, 10)
+        PostgresCreditBudget(empty_database, 10)
 
 
-def test_spend_survives_a_replica_restart(postgres_url: str) -> None:
+def test_spend_survives_a_replica_restart(database_url: str) -> None:
     """Spend lives in the database: a replica started later sees what an earlier one reserved."""
-    first = PostgresCreditBudget(postgres_url, 10)
+    first = PostgresCreditBudget(database_url, 10)
     reservation = first.reserve(ANA, 4, label="ana@example.com")
     first.close()
     assert isinstance(reservation, Reservation)
-    second = PostgresCreditBudget(postgres_url, 10)
+    second = PostgresCreditBudget(database_url, 10)
     try:
         second.settle(reservation, 1)
         assert second.spent(ANA) == 1
         assert [row.label for row in second.daily_spend(reservation.day)] == ["ana@example.com"]
     finally:
         second.close()
+
+
+def test_shared_storage_puts_the_budget_in_postgresql(database_url: str, tmp_path: Path) -> None:
+    """In shared mode every replica's ledger is the one database; embedded mode, the data folder's file."""
+    shared = StorageSettings(mode="shared", database_url=database_url)
+    replicas = [open_ledger(shared, 8) for _ in range(2)]
+    try:
+        assert all(isinstance(replica, PostgresCreditBudget) for replica in replicas)
+        assert isinstance(replicas[0].reserve(ANA, 4), Reservation)
+        assert isinstance(replicas[1].reserve(ANA, 4), Reservation)
+        assert isinstance(replicas[1].reserve(ANA, 1), BudgetRefusal)
+    finally:
+        for replica in replicas:
+            replica.close()
+    embedded = open_ledger(StorageSettings(mode="embedded", data_dir=tmp_path), 8)
+    assert isinstance(embedded, CreditBudget) and embedded.spent(ANA) == 0
+    assert (tmp_path / "budget.sqlite3").exists()
+    embedded.close()
+
+
+def test_an_unreachable_database_refuses_in_plain_words(postgres_server: PostgresServer) -> None:
+    """A lost database refuses paid calls with a plain budget message (no address); settling never raises."""
+    url = postgres_server.create_database()
+    ledger = PostgresCreditBudget(url, 10, connect_timeout=1)
+    try:
+        reservation = ledger.reserve(ANA, 4)
+        assert isinstance(reservation, Reservation)
+        postgres_server.drop_database(url)  # closes the ledger's connections too
+        with pytest.raises(BudgetUnavailableError, match="budget can't be checked") as refused:
+            ledger.reserve(ANA, 4)
+        assert "127.0.0.1" not in str(refused.value) and str(postgres_server.port) not in str(refused.value)
+        ledger.settle(reservation, 1)  # after a paid call: logged, never turned into a lost result
+    finally:
+        ledger.close()
+    with pytest.raises(BudgetUnavailableError):
+        PostgresCreditBudget(url, 10, connect_timeout=1)
