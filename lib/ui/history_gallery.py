@@ -6,6 +6,7 @@ import io
 import math
 from datetime import datetime
 from functools import cache, partial
+from typing import Literal
 
 import streamlit as st
 from PIL import Image, ImageDraw, ImageFont
@@ -136,6 +137,13 @@ def _thumbnail_width(entry: HistoryEntry) -> int:
     return max(1, min(entry.width, round(entry.width * scale)))  # thumbnails are never enlarged
 
 
+def _format_of(picture: bytes) -> Literal["PNG", "JPEG"]:
+    """PNG or JPEG, from the file's signature (thumbnails are one or the other)."""
+    # Told the format, st.image neither opens the picture to guess it nor re-encodes the PNG text tile
+    # as a JPEG on every run.
+    return "PNG" if picture.startswith(b"\x89PNG") else "JPEG"
+
+
 def _select(position: int) -> None:
     st.session_state[_SELECTED] = position
     st.session_state.pop(_CONFIRM_DELETE, None)  # a question about another item would now be stale
@@ -147,7 +155,8 @@ def _grid(entries: list[HistoryEntry], selected: int) -> None:
     with st.container(horizontal=True, gap="small"):
         for position, entry in enumerate(entries):
             with st.container(key=_ITEM.format(position), width="content"):
-                st.image(entry.thumbnail or text_tile(), width=_thumbnail_width(entry),
+                picture = entry.thumbnail or text_tile()
+                st.image(picture, width=_thumbnail_width(entry), output_format=_format_of(picture),
                          caption=grid_caption(position + 1, entry, selected=position == selected))
                 st.button(f"Select item {position + 1}", key=_PICK.format(position), on_click=_select,
                           args=(position,))
