@@ -322,7 +322,10 @@ def run(request: GenerateForm, results_area: DeltaGenerator) -> None:
         with request.answers[GENERATE].container(), st.spinner("Generating…", show_time=True):
             for slot, outcome in arriving:  # in the order they finish, each into its own place at once
                 outcomes[slot] = outcome
-                _show_arrived(waiting[slot], outcome)
+                if isinstance(outcome, ImageStudioError) and len(waiting) == 1:
+                    waiting[slot].empty()  # a single image's failure is told under the button, once
+                else:
+                    _show_arrived(waiting[slot], outcome)
     _keep(request, [outcomes[slot] for slot in range(len(request.slots))])
 
 
