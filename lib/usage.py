@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from lib.budget import CreditBudget, DailySpend, utc_today
+from lib.budget import BudgetLedger, DailySpend, utc_today
 
 REPORT_DAYS = 30
 CSV_COLUMNS = ("day", "person", "credits")
@@ -63,7 +63,7 @@ class UsageReport:
         return out.getvalue()
 
 
-def usage_report(budget: CreditBudget, *, today: date | None = None, days: int = REPORT_DAYS) -> UsageReport:
+def usage_report(budget: BudgetLedger, *, today: date | None = None, days: int = REPORT_DAYS) -> UsageReport:
     """The last `days` UTC days of spend, today included; days with nothing spent have no rows."""
     last_day = today or utc_today()
     first_day = last_day - timedelta(days=days - 1)

@@ -17,10 +17,20 @@ from lib.budget_postgres import (
     PostgresCreditBudget,
     open_ledger,
 )
-from lib.config import StorageSettings
+from lib.config import (
+    API_KEY_NAME,
+    DATABASE_URL_NAME,
+    ENDPOINT_NAME,
+    S3_BUCKET_NAME,
+    S3_ENDPOINT_NAME,
+    StorageSettings,
+)
 from lib.shared_store import SchemaTooNewError
 from lib.shared_store.schema import migrate as migrate_history
+from lib.team import person_key
 from tests.postgres_server import PostgresServer
+from tests.test_app_team import ANA as ANA_SIGNED_IN
+from tests.test_app_team import AUTH, ISSUER, generate, open_as, sidebar_texts
 from tests.test_budget import (  # noqa: F401  (collected here again, on the PostgreSQL ledger below)
     ANA,
     LedgerFactory,
@@ -193,3 +203,21 @@ def test_an_unreachable_database_refuses_in_plain_words(postgres_server: Postgre
         ledger.close()
     with pytest.raises(BudgetUnavailableError):
         PostgresCreditBudget(url, 10, connect_timeout=1)
+
+
+def test_the_app_counts_what_other_replicas_spent(database_url: str, s3_bucket: str, seaweedfs_server,
+                                                  fault_server) -> None:
+    """In shared mode the app's budget is the database's: spend made on another replica counts here."""
+    fault_server.reset()
+    other_replica = PostgresCreditBudget(database_url, 5)
+    try:
+        assert isinstance(other_replica.reserve(person_key(ISSUER, "ana"), 4), Reservation)
+    finally:
+        other_replica.close()
+    secrets = {API_KEY_NAME: "sk_test_team_key", ENDPOINT_NAME: fault_server.endpoint("ok"), "auth": AUTH,
+               DATABASE_URL_NAME: database_url, S3_ENDPOINT_NAME: seaweedfs_server.endpoint,
+               S3_BUCKET_NAME: s3_bucket, "team": {"daily_credit_budget": 5}}
+    at = open_as(ANA_SIGNED_IN, secrets)
+    assert "today: 4 of 5 credits" in sidebar_texts(at)
+    generate(at)
+    assert fault_server.posts() == []

@@ -12,9 +12,11 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.navigation.page import StreamlitPage
 
-from lib.budget import CreditBudget, PersonalBudget
-from lib.config import resolve_data_dir
+from lib.budget import BudgetLedger, PersonalBudget
+from lib.budget_postgres import open_ledger
+from lib.config import StorageConfigurationError, StorageSettings, resolve_storage
 from lib.contract import credits_text
+from lib.errors import ImageStudioError
 from lib.team import Member, TeamSettings, person_from_claims, read_team_settings, refusal_reason
 
 APP_NAME = "Image Studio"
@@ -87,14 +89,18 @@ def require_admin() -> Member:
 
 
 @st.cache_resource(show_spinner=False)
-def _open_budget(root: str, daily_limit: int) -> CreditBudget:
-    """One budget ledger per data folder and limit, shared by all sessions (it is safe across threads)."""
-    return CreditBudget(root, daily_limit)
+def _open_budget(storage: StorageSettings, daily_limit: int) -> BudgetLedger:
+    """One budget ledger per storage and limit, shared by all sessions (it is safe across threads)."""
+    return open_ledger(storage, daily_limit)
 
 
-def team_ledger() -> CreditBudget:
-    """The team's budget ledger in the configured data folder."""
-    return _open_budget(str(resolve_data_dir(st.secrets, os.environ)), team_settings().daily_credit_budget)
+def team_ledger() -> BudgetLedger:
+    """The team's budget ledger: in PostgreSQL in shared mode (one for all replicas), else the data folder."""
+    try:
+        return _open_budget(resolve_storage(st.secrets, os.environ), team_settings().daily_credit_budget)
+    except (StorageConfigurationError, ImageStudioError) as problem:  # both say what to do, never a secret
+        st.error(str(problem), icon=":material/cloud_off:")
+        st.stop()
 
 
 def personal_budget(uses_own_key: bool) -> PersonalBudget | None:
