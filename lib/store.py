@@ -782,10 +782,11 @@ def _filter(workspace_id: str, kind: str | None,
 
 
 def _folded(text: str) -> str:
-    """Text as search compares it: case folded, accents and control characters dropped ("Café" -> "cafe")."""
+    """Text as search compares it: case folded, accents dropped, control characters as spaces."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed
-                   if not unicodedata.combining(ch) and not unicodedata.category(ch).startswith("C"))
+    # A line break or tab separates words: as a space it can't join the words on either side of it.
+    return "".join(" " if unicodedata.category(ch).startswith("C") else ch
+                   for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _search_words(prompt: str, source_name: str | None) -> str:
@@ -795,8 +796,7 @@ def _search_words(prompt: str, source_name: str | None) -> str:
 
 def _search_terms(search: str) -> builtins.list[str]:
     """The distinct words of a search, folded; none for an empty or blank search."""
-    # Split before folding too: control characters (tabs, new lines) separate words, they don't vanish.
-    return list(dict.fromkeys(_folded(" ".join(search.split())).split()))
+    return list(dict.fromkeys(_folded(search).split()))
 
 
 def _prepare_image(data: bytes) -> tuple[bytes, int, int, bytes]:

@@ -737,3 +737,11 @@ def test_an_older_database_is_searchable_after_the_upgrade(tmp_path: Path, works
     with HistoryStore(root) as again:  # opening it again neither loses nor doubles index rows
         assert again.count(workspace, search="dog") == 2
         assert again.count(workspace, search="snow") == 1
+
+
+def test_a_line_break_in_a_prompt_separates_words(store: HistoryStore, workspace: str) -> None:
+    """Words on either side of a line break or tab are found, and are not glued into one word."""
+    kite = store.add(workspace, "enhancement", prompt="a red\nkite\tflying", text="x")
+    assert _found(store, workspace, "red kite flying") == [kite.id]
+    assert _found(store, workspace, "redkite") == []
+    assert _found(store, workspace, "kiteflying") == []
