@@ -204,3 +204,11 @@ def _nodes(node: Any) -> Any:
     yield node
     for child in getattr(node, "children", {}).values():
         yield from _nodes(child)
+
+
+def test_history_says_it_follows_the_account_when_signed_in(team_secrets) -> None:
+    """Signed in, History speaks of the account, not of a link in the address bar."""
+    at = open_as(ANA, team_secrets, page=PAGES["history"])
+    captions = " ".join(str(caption.value) for caption in at.main.caption)
+    assert "follows you to any browser or device" in captions
+    assert "address bar" not in captions
