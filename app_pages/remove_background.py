@@ -16,7 +16,9 @@ files = st.file_uploader("Image", type=list(UPLOAD_TYPES), key="remove_backgroun
                          accept_multiple_files=True, max_upload_size=MAX_UPLOAD_MB,
                          help=f"One photo, or up to {MAX_BULK_PHOTOS} at once (PNG, JPEG or WebP).")
 uploads = upload_checks.checked_uploads(files, "remove_background_checks")
-if len(uploads) > 1:  # several photos go at once, each shown small beside its cut-out
+if cutout_view.offers_history_photo(uploaded=bool(files)):  # an image sent from History, until replaced
+    cutout_view.history_photo_cutout()
+elif len(uploads) > 1:  # several photos go at once, each shown small beside its cut-out
     cutout_view.bulk_cutouts(uploads, [each.file_id for each in files])
 else:
     file = files[0] if files else None

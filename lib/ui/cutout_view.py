@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
 import streamlit as st
 
-from lib.contract import credits_text
+from lib.contract import BACKGROUND_REMOVAL_CREDITS, credits_text
 from lib.errors import ImageStudioError
 from lib.store import HistoryEntry, HistorySaveError
 from lib.thumbnails import on_checkerboard, on_colour, to_jpeg
-from lib.ui import result_cards, session
+from lib.ui import carried_inputs, result_cards, session
 from lib.ui.upload_checks import CheckedUpload
 from lib.workspace import (
     InputImage,
@@ -50,6 +51,45 @@ def remove_background(photo: InputImage, file_id: str) -> None:
         st.session_state[LAST] = {"entry_id": outcome.entry.id, "file_id": file_id,
                                   "preview": outcome.is_preview}
         st.session_state.pop(UNSAVED, None)
+
+
+def offers_history_photo(*, uploaded: bool) -> bool:
+    """True when an image sent from History waits to be cut out; a photo uploaded since takes its place."""
+    if uploaded:
+        carried_inputs.drop_photo_to_cut_out()
+    return carried_inputs.photo_to_cut_out() is not None
+
+
+def history_photo_cutout() -> None:
+    """The image sent from History as the photo: labelled, with Drop, then Remove background and results."""
+    offered = carried_inputs.photo_to_cut_out()
+    if offered is None:
+        return
+    store = session.history_store()
+    png = store.image_png(offered["workspace_id"], offered["entry_id"])
+    if png is None:
+        carried_inputs.drop_photo_to_cut_out()
+        st.warning("The image sent from History was deleted there: upload a photo instead.",
+                   icon=":material/delete:")
+        return
+    with st.container(horizontal=True, vertical_alignment="center", key="remove_background_from_history"):
+        if offered["thumbnail"]:
+            st.image(offered["thumbnail"], width=96)
+        st.markdown(f"**From History:** {result_cards.plain(result_cards.shorten(offered['title'], 120))}")
+        # An uploader cannot be filled by the app: this stands in for it until dropped or replaced.
+        st.button("Drop", key="remove_background_drop_history", icon=":material/close:",
+                  on_click=carried_inputs.drop_photo_to_cut_out,
+                  help="Don't cut this image out: upload a photo instead.")
+    cost = credits_text(BACKGROUND_REMOVAL_CREDITS)
+    file_id = f"history-{offered['entry_id']}"  # keeps its cut-out on show, like an upload's file id
+    if st.button(f"Remove background ({cost})", key="remove_background_run", type="primary",
+                 icon=":material/content_cut:"):
+        # Saved like an upload, named after the History item (a prompt's slashes are not folders).
+        name = re.sub(r"\s*[\\/]+\s*", " ", offered["title"])
+        remove_background(InputImage(name, png), file_id)
+    if warning := result_cards.too_few_credits(BACKGROUND_REMOVAL_CREDITS):
+        st.warning(warning, icon=":material/savings:")
+    before_and_after(png, file_id)
 
 
 def _latest_cutout(file_id: str | None) -> tuple[bytes | None, HistoryEntry | None, bool, bool]:

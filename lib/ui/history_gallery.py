@@ -120,7 +120,7 @@ def _view(store: HistoryStore, entry: HistoryEntry) -> None:
     if entry.has_image:
         st.html(_VIEW_STYLE)
         with st.container(key=_VIEW):
-            result_cards.result_card(store, entry, key=_VIEW)
+            result_cards.result_card(store, entry, key=_VIEW, actions=False)  # the action bar has them
     else:
         st.markdown("**Original**")
         st.code(entry.prompt, language=None, wrap_lines=True)
@@ -171,7 +171,7 @@ def _selected_position(entries: list[HistoryEntry]) -> int:
 
 
 def _action_bar(store: HistoryStore, entry: HistoryEntry) -> None:
-    """View, Download, Reuse and Delete for the selected item, with its full description."""
+    """View, Download, Reuse, Use as input, Remove background and Delete for the selected item."""
     st.caption(result_cards.describe(entry, prompt_limit=160))
     confirming = st.session_state.get(_CONFIRM_DELETE) == entry.id
     # One horizontal container rather than columns: fewer blocks to build and send on every run.
@@ -187,8 +187,11 @@ def _action_bar(store: HistoryStore, entry: HistoryEntry) -> None:
                      help="Open Generate with these settings."):
             open_in_generate(form_values(entry.settings()), "Settings from History are in the form.",
                              inputs_of=entry)
+        problem = result_cards.send_buttons(store, entry, key="history", width="stretch")
         st.button("Delete", key="history_delete", icon=":material/delete:", width="stretch",
                   disabled=confirming, on_click=_ask_delete, args=(entry.id,))
+    if problem:  # Generate's input images are full, or already hold this one
+        st.warning(problem, icon=":material/input:")
     if confirming:
         st.warning("Delete this item for good?")
         with st.container(horizontal=True):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
@@ -16,8 +15,9 @@ from lib.errors import ImageStudioError
 from lib.images import ImageInputError
 from lib.store import HistoryEntry, HistoryStore
 from lib.thumbnails import to_jpeg
-from lib.ui import connection_panel, session
+from lib.ui import carried_inputs, connection_panel, session
 from lib.ui.error_messages import explain
+from lib.ui.markdown_text import plain, shorten
 from lib.ui.text_changes import added_parts
 from lib.workspace import download_name, orientation, size_orientation
 
@@ -26,19 +26,6 @@ PREVIEW_NOTE = "Preview from the offline Local Studio, not a FLUX image."
 KIND_LABELS = {
     "generation": "Generation", "edit": "Edit", "cutout": "Cut-out", "enhancement": "Enhanced prompt",
 }
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=])")
-
-
-def plain(text: str) -> str:
-    """Text shown exactly as typed: Markdown, emoji codes and LaTeX markers are escaped."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
-
-
-def shorten(text: str, limit: int = 280) -> str:
-    """The text, cut at a word boundary with an ellipsis when it is longer than limit characters."""
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def too_few_credits(cost: int) -> str | None:
@@ -122,8 +109,23 @@ def _download(
                        icon=":material/download:", width=width)
 
 
-def result_card(store: HistoryStore, entry: HistoryEntry, *, key: str, is_preview: bool = False) -> None:
-    """A finished image, large and lossless, with its Download PNG button and its settings."""
+def send_buttons(
+    store: HistoryStore, entry: HistoryEntry, *, key: str, width: Width = "content"
+) -> str | None:
+    """Use as input and Remove background: one click takes the image to that page; why not, if it can't."""
+    if st.button("Use as input", key=f"{key}_use_as_input", icon=":material/input:", width=width,
+                 disabled=not entry.has_image, help="Add this image to Generate's input images."):
+        return carried_inputs.use_as_input(store, entry)  # opens Generate, or says why not
+    if st.button("Remove background", key=f"{key}_remove_background", icon=":material/content_cut:",
+                 width=width, disabled=not entry.has_image,
+                 help="Open Remove background with this image as the photo to cut out."):
+        carried_inputs.send_to_remove_background(entry)
+    return None
+
+
+def result_card(store: HistoryStore, entry: HistoryEntry, *, key: str, is_preview: bool = False,
+                actions: bool = True) -> None:
+    """A finished image, large and lossless, with Download PNG (and Use as input…) and its settings."""
     png = store.image_png(entry.workspace_id, entry.id)
     if png is None:
         st.warning("This result is no longer in history (it was deleted).", icon=":material/delete:")
@@ -133,7 +135,11 @@ def result_card(store: HistoryStore, entry: HistoryEntry, *, key: str, is_previe
     st.image(png, output_format="PNG", width=entry.width or "stretch")
     if is_preview:
         st.caption(f":material/info: {PREVIEW_NOTE}")
-    png_download(store, entry, key=f"{key}_download")
+    with st.container(horizontal=True):
+        png_download(store, entry, key=f"{key}_download")
+        problem = send_buttons(store, entry, key=key) if actions else None
+    if problem:
+        st.warning(problem, icon=":material/input:")
     st.caption(describe(entry))
 
 
