@@ -92,3 +92,15 @@ def png_bytes(size: tuple[int, int] = (320, 200), colour: str = "#3366cc", mode:
 def jpeg_bytes(path: Path) -> bytes:
     """A sample photo's bytes."""
     return path.read_bytes()
+
+
+def finish_jobs(at: AppTest, deadline_s: float = RUN_TIMEOUT_S) -> AppTest:
+    """Rerun the page until no Generate job is queued or running (they run in the background)."""
+    import time
+
+    end = time.monotonic() + deadline_s
+    while any(button.label == "Cancel" for button in at.button):
+        assert time.monotonic() < end, "Generate jobs did not finish in time"
+        time.sleep(0.1)
+        at.run()
+    return at

@@ -17,6 +17,7 @@ from lib.store import HistoryStore
 from tests.app_testing import (
     assert_healthy,
     errors,
+    finish_jobs,
     open_app,
     png_bytes,
     studio_secrets,
@@ -48,7 +49,7 @@ def test_generate_shows_result_and_lands_in_history(secrets, data_dir: Path) -> 
     at.text_area(key="generate_prompt").set_value(PROMPT)
     at.selectbox(key="generate_model").set_value("flux-2-klein-9b")
     at.segmented_control(key="generate_aspect_ratio").set_value("16:9")
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
 
     assert_healthy(at)
     assert not errors(at)
@@ -70,7 +71,7 @@ def test_compare_models_shows_both_and_keeps_both(secrets, data_dir: Path) -> No
     at.text_area(key="generate_prompt").set_value(PROMPT)
     at.toggle(key="generate_compare").set_value(True).run()
     assert at.button(key="generate_run").label == "Generate with both models"
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
 
     assert_healthy(at)
     assert [header.value for header in at.main.subheader] == ["flux-2-pro", "flux-2-klein-9b"]
@@ -106,7 +107,7 @@ def test_unusable_prompt_is_explained_and_nothing_sent(counting_secrets, fault_s
     """Empty, blank or 10,001-character prompts: Generate and Enhance explain, and no request leaves."""
     at = open_app(counting_secrets)
     at.text_area(key="generate_prompt").set_value(prompt)
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     assert any(says in warning.value for warning in at.warning)
     at.button(key="generate_enhance").click().run()
     assert any(says in warning.value for warning in at.warning)
@@ -121,7 +122,7 @@ def test_prompt_of_exactly_the_limit_is_sent_intact(counting_secrets, fault_serv
     prompt = ("東京の夜景 🌃 ночной город " * 1000)[:MAX_PROMPT_CHARS]
     at = open_app(counting_secrets)
     at.text_area(key="generate_prompt").set_value(prompt)
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     assert_healthy(at)
     assert not errors(at)
     [post] = fault_server.posts()
@@ -136,7 +137,7 @@ def test_input_image_makes_an_edit(secrets, data_dir: Path, samples_dir: Path) -
     assert_healthy(at)
     assert not errors(at)
     at.text_area(key="generate_prompt").set_value("make it black and white")
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     assert_healthy(at)
     assert not errors(at)
     [entry] = history(data_dir, workspace_of(at))
@@ -151,7 +152,7 @@ def test_background_removal_prompt_is_announced_and_routed(secrets, data_dir: Pa
     at.file_uploader(key="generate_inputs").set_value([("chelsea.jpg", photo, "image/jpeg")])
     at.text_area(key="generate_prompt").set_value("remove the background").run()
     assert any("background removal (2 credits)" in info.value for info in at.info)
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     assert_healthy(at)
     [entry] = history(data_dir, workspace_of(at))
     assert (entry.kind, entry.credits_used) == ("cutout", 2)
@@ -187,7 +188,7 @@ def test_bad_upload_is_named_and_nothing_sent(counting_secrets, fault_server, sa
     at.file_uploader(key="generate_inputs").set_value([(name, make(samples_dir), "image/png")]).run()
     assert any(says in message for message in errors(at))
     at.text_area(key="generate_prompt").set_value(PROMPT)
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     assert any("not usable images" in warning.value for warning in at.warning)
     assert_healthy(at)
     assert fault_server.posts() == []
@@ -202,7 +203,7 @@ def test_too_many_input_images_for_the_model(counting_secrets, fault_server) -> 
     at.file_uploader(key="generate_inputs").set_value(files)
     at.text_area(key="generate_prompt").set_value(PROMPT).run()
     assert any("at most 4 input images" in warning.value for warning in at.warning)
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     assert any("the limit is 4" in warning.value for warning in at.warning)
     assert fault_server.posts() == []
 
@@ -245,7 +246,7 @@ def test_session_state_holds_ids_not_images(secrets) -> None:
     at.file_uploader(key="generate_inputs").set_value([("photo.png", photo, "image/png")])
     at.text_area(key="generate_prompt").set_value(PROMPT)
     for _ in range(3):
-        at.button(key="generate_run").click().run()
+        finish_jobs(at.button(key="generate_run").click().run())
     assert_healthy(at)
 
     def size(value: object) -> int:
@@ -311,7 +312,7 @@ def test_too_few_credits_are_said_before_the_click(fresh_local_studio, data_dir:
     at = open_app(studio_secrets(studio, data_dir))
     at.text_area(key="generate_prompt").set_value(PROMPT)
     assert not at.warning
-    at.button(key="generate_run").click().run()  # 4 of 5 spent: the answer says 1 is left
+    finish_jobs(at.button(key="generate_run").click().run())  # 4 of 5 spent: the answer says 1 is left
     assert_healthy(at)
     assert any("This costs 4 credits, and only 1 credit is left" in warning.value for warning in at.warning)
     at.selectbox(key="generate_model").set_value("flux-2-klein-9b").run()
@@ -341,7 +342,7 @@ def test_errors_show_under_their_button_and_a_later_click_clears_them(counting_s
     fault_server.mode = "500"
     at = open_app(secrets)
     at.text_area(key="generate_prompt").set_value(PROMPT)
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     order = _form_order(at)
     [error] = [item for item in order if item.startswith("error: ")]
     assert "HTTP 500" in error
@@ -364,7 +365,7 @@ def _edit_then_reuse(at, photo: bytes) -> None:
     """Make an edit of one photo, then Reuse it from History."""
     at.file_uploader(key="generate_inputs").set_value([("coffee.jpg", photo, "image/jpeg")])
     at.text_area(key="generate_prompt").set_value("make it black and white")
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     at.file_uploader(key="generate_inputs").set_value([]).run()
     at.switch_page("app_pages/history.py").run()
     at.button(key="history_reuse").click().run()
@@ -381,7 +382,7 @@ def test_reusing_an_edit_brings_its_input_images_back(secrets, data_dir: Path, s
     photo = (samples_dir / "coffee.jpg").read_bytes()
     _edit_then_reuse(at, photo)
     assert any("1 input image from History" in caption.value for caption in at.caption)
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
 
     assert_healthy(at)
     newest, first = history(data_dir, workspace_of(at))
@@ -397,7 +398,7 @@ def test_a_carried_input_image_can_be_removed(secrets, data_dir: Path, samples_d
     _edit_then_reuse(at, (samples_dir / "coffee.jpg").read_bytes())
     at.button(key="generate_carried_remove_0").click().run()
     assert not any("from History" in caption.value for caption in at.caption)
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     assert_healthy(at)
     newest, _first = history(data_dir, workspace_of(at))
     assert newest.kind == "generation"
@@ -421,7 +422,7 @@ def test_four_images_cost_the_total_and_all_land_in_history(secrets, data_dir: P
     at.segmented_control(key="generate_images").set_value(4).run()
     assert at.button(key="generate_run").label == "Generate 4 images"
     assert "**16 credits**" in texts(at)
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
 
     assert_healthy(at)
     assert not errors(at)
@@ -437,7 +438,7 @@ def test_one_failed_image_of_four_shows_in_its_slot_and_keeps_the_others(data_di
                        ENDPOINT_NAME: server.endpoint("slow-every-fourth-fails")})
         at.text_area(key="generate_prompt").set_value(PROMPT)
         at.segmented_control(key="generate_images").set_value(4)
-        at.button(key="generate_run").click().run()
+        finish_jobs(at.button(key="generate_run").click().run())
 
     assert_healthy(at)
     [message] = errors(at)

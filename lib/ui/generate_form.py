@@ -21,14 +21,13 @@ from lib.contract import (
 )
 from lib.errors import ImageStudioError
 from lib.png_metadata import read_settings
-from lib.store import HistoryEntry, HistorySaveError
-from lib.ui import carried_inputs, result_cards, session, upload_checks
+from lib.store import HistoryEntry
+from lib.ui import carried_inputs, jobs_panel, result_cards, session, upload_checks
 from lib.ui.prompt_box import prompt_box, prompt_caption
 from lib.workspace import (
     MAX_UPLOAD_MB,
     UPLOAD_TYPES,
     InputImage,
-    Outcome,
     form_values,
     orientation,
     routes_to_background_removal,
@@ -48,9 +47,6 @@ UNDO_ENHANCE = "generate_undo_enhance_text"  # (text before the first Enhance, l
 ENHANCED = "generate_enhanced"  # (original, enhanced) to put in the prompt box on the next run
 NOTICE = "generate_notice"  # (kind, text): a one-off message, e.g. "Settings restored from x.png"
 FEEDBACK = "generate_feedback"  # (button, [(kind, text)]): what the last click said, shown under it
-RESULTS = "generate_results"  # per slot of the last run with a result: {"entry_id", "model", "preview"}
-# or {"model", "error"}: ids and words only
-UNSAVED = "generate_unsaved"  # {"png", "entry"}: the one paid result History could not keep
 UPLOAD_CHECKS = "generate_upload_checks"
 RESTORE_FILE = "generate_restore_file"
 ENHANCE, GENERATE = "enhance", "generate"  # the buttons whose clicks get an answer beside them
@@ -164,6 +160,9 @@ def prepare_state() -> None:
         # Enhancing an enhancement keeps the way back to the words typed before the first Enhance.
         st.session_state[UNDO_ENHANCE] = (typed if original == latest else original, enhanced)
         st.session_state[PROMPT] = enhanced
+    jobs_panel.count_credits()
+    if failure := jobs_panel.failure_to_report():
+        st.session_state[FEEDBACK] = (GENERATE, failure)
     if NOTICE in st.session_state:
         kind, text = st.session_state.pop(NOTICE)
         getattr(st, kind)(text)
@@ -274,12 +273,12 @@ def form() -> GenerateForm:
                         to_background_removal, cost, slots, enhance, generate, answers)
 
 
-def act(request: GenerateForm, results_area: DeltaGenerator) -> None:
+def act(request: GenerateForm) -> None:
     """Do what the pressed button asks (Enhance or Generate), answering under that button."""
     if request.enhance:
         enhance_in_place(request)
     elif request.generate:
-        run(request, results_area)
+        run(request)
     _credits_warning(request)
 
 
@@ -300,8 +299,8 @@ def enhance_in_place(request: GenerateForm) -> None:
     st.rerun()
 
 
-def run(request: GenerateForm, results_area: DeltaGenerator) -> None:
-    """Send the click's requests at once, showing each image as it arrives; keep the ids of the results."""
+def run(request: GenerateForm) -> None:
+    """Start the click's jobs and give the page back at once: the panels beside the form follow them."""
     if problem := request.problem():
         _answer(request, GENERATE, [("warning", problem)])  # nothing is sent
         return
@@ -310,116 +309,15 @@ def run(request: GenerateForm, results_area: DeltaGenerator) -> None:
         _answer(request, GENERATE, [("warning", "The input images from History were deleted there: "
                                                 "add them again under Input images.")])
         return
-    outcomes: dict[int, Outcome | ImageStudioError] = {}
     try:
-        arriving = session.current_workspace().generate_many(
-            request.prompt, models=request.slots, aspect_ratio=request.aspect_ratio,
-            input_images=carried + request.images)
-    except ImageStudioError as error:  # the budget has no room for the whole click: nothing was sent
-        outcomes = dict.fromkeys(range(len(request.slots)), error)
-    else:
-        waiting = _waiting_slots(results_area, request.slots)
-        with request.answers[GENERATE].container(), st.spinner("Generating…", show_time=True):
-            for slot, outcome in arriving:  # in the order they finish, each into its own place at once
-                outcomes[slot] = outcome
-                if isinstance(outcome, ImageStudioError) and len(waiting) == 1:
-                    waiting[slot].empty()  # a single image's failure is told under the button, once
-                else:
-                    _show_arrived(waiting[slot], outcome)
-    _keep(request, [outcomes[slot] for slot in range(len(request.slots))])
-
-
-def _waiting_slots(results_area: DeltaGenerator, models: list[str]) -> list[DeltaGenerator]:
-    """The results panel laid out for this click, one place per image, each saying it is on its way."""
-    places = []
-    with results_area.container():
-        for column, model in zip(_grid(models), models, strict=True):
-            with column:
-                place = st.empty()
-                place.info(f"{model}: on its way…", icon=":material/hourglass_top:")
-                places.append(place)
-    return places
-
-
-def _show_arrived(place: DeltaGenerator, outcome: Outcome | ImageStudioError) -> None:
-    """An image as soon as it is back (its buttons follow when all are), or why it failed."""
-    if isinstance(outcome, ImageStudioError):
-        place.error(result_cards.error_text(outcome), icon=":material/error:")
+        jobs_panel.start_jobs(session.current_workspace(), request.prompt, request.slots,
+                              request.aspect_ratio, carried + request.images)
+    except ImageStudioError as error:  # the budget has no room for the whole click: nothing was queued
+        _answer(request, GENERATE, [("error", result_cards.error_text(error))])
         return
-    png = session.history_store().image_png(outcome.entry.workspace_id, outcome.entry.id)
-    if png is not None:
-        place.image(png, output_format="PNG")
-
-
-def _keep(request: GenerateForm, outcomes: list[Outcome | ImageStudioError]) -> None:
-    """Remember each slot's result or error for the panel; a click with no result answers under its button."""
-    results: list[dict] = []
-    unsaved = None
-    for model, outcome in zip(request.slots, outcomes, strict=True):
-        if isinstance(outcome, ImageStudioError):
-            results.append({"model": model, "error": result_cards.error_text(outcome)})
-            if isinstance(outcome, HistorySaveError) and outcome.image_png and unsaved is None:
-                unsaved = {"png": outcome.image_png, "entry": outcome.entry}
-        else:
-            session.count_credits(outcome)
-            results.append({"entry_id": outcome.entry.id, "model": model, "preview": outcome.is_preview})
-    made = [result for result in results if "entry_id" in result]
-    if len(results) == 1 or not made:  # no image to stand beside: the failure goes under the button
-        many = len(set(request.slots)) > 1
-        messages = [("error", f"**{result['model']}:** {result['error']}" if many else result["error"])
-                    for result in _unique_errors(results)]
-        _answer(request, GENERATE, messages)
-    else:
-        _answer(request, GENERATE, [])
-    if made or unsaved:  # after a plain failure the last good result stays on screen (it is in History)
-        st.session_state[RESULTS] = results if made else []
-        st.session_state[UNSAVED] = unsaved  # one image at most, dropped when the next result arrives
-
-
-def _unique_errors(results: list[dict]) -> list[dict]:
-    """The failed slots, one per different message (a refused click fails every slot the same way)."""
-    seen: dict[tuple[str, str], dict] = {}
-    for result in results:
-        if "error" in result:
-            seen.setdefault((result["model"], result["error"]), result)
-    return list(seen.values())
-
-
-def _grid(models: list[str]) -> list[DeltaGenerator]:
-    """One place per image: alone and large, or two to a row."""
-    if len(models) == 1:
-        return [st.container()]
-    places: list[DeltaGenerator] = []
-    for start in range(0, len(models), 2):
-        places.extend(st.columns(2)[: len(models) - start])
-    return places
+    _answer(request, GENERATE, [])
 
 
 def results_panel() -> None:
-    """The last run's result(s): one large image, or two side by side; one that History could not keep."""
-    unsaved = st.session_state.get(UNSAVED)
-    if unsaved:
-        result_cards.unsaved_result_card(unsaved["png"], unsaved["entry"], key="generate_unsaved")
-    results = st.session_state.get(RESULTS, [])
-    if not results:
-        if not unsaved:
-            st.caption("Your image will appear here.")
-        return
-    store = session.history_store()
-    workspace_id = session.workspace_id()
-    models = [result["model"] for result in results]
-    for position, (place, result) in enumerate(zip(_grid(models), results, strict=True)):
-        with place:
-            if len(set(models)) > 1:
-                st.subheader(result["model"])
-            if "error" in result:
-                st.error(result["error"], icon=":material/error:")
-                continue
-            entry = store.get(workspace_id, result["entry_id"])
-            if entry is None:
-                st.warning("This result was deleted from History.")
-            else:
-                # Keyed by position: Streamlit keeps every key a session has seen, so an id here would
-                # grow the session with each result.
-                result_cards.result_card(store, entry, key=f"generate_result_{position}",
-                                         is_preview=result["preview"])
+    """The latest click's results, read from its job rows (they survive leaving the page)."""
+    jobs_panel.results_panel()

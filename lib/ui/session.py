@@ -10,6 +10,7 @@ import streamlit as st
 
 from lib.config import DATABASE_URL_NAME, ObjectStoreSettings, StorageConfigurationError, resolve_storage
 from lib.errors import AuthenticationError, ImageStudioError, InsufficientCreditsError
+from lib.jobs import JobStore, SqliteJobStore
 from lib.store import HistoryStore
 from lib.ui import connection_panel, sign_in
 from lib.workspace import HistorySaveError, Outcome, Workspace
@@ -60,6 +61,26 @@ def history_store() -> HistoryStore:
         st.stop()
 
 
+@st.cache_resource(show_spinner=False)
+def _open_job_store(location: str, shared: bool) -> JobStore:
+    """One job store per data folder or database, shared by all sessions of this process."""
+    if shared:
+        from lib.shared_store.postgres_jobs import PostgresJobStore
+
+        return PostgresJobStore(location)
+    return SqliteJobStore(location)
+
+
+def job_store() -> JobStore:
+    """Where Generate jobs are rows: beside the history the configuration names (checked by history_store)."""
+    history_store()  # a misconfiguration or an unreachable database stops the page here, saying why
+    storage = resolve_storage(st.secrets, os.environ)
+    if storage.shared:
+        assert storage.database_url is not None  # shared mode has it
+        return _open_job_store(storage.database_url, True)
+    return _open_job_store(str(storage.data_dir), False)
+
+
 def shared_store_problem(problem: Exception) -> str:
     """Why the shared history cannot be opened, in plain words (never the URL: it may hold a password)."""
     if isinstance(problem, (OSError, ImageStudioError)):  # plain already: the object store's or the schema's
@@ -108,8 +129,13 @@ def current_workspace() -> Workspace:
 
 def count_credits(outcome: Outcome) -> None:
     """Count a finished request's credits in this session's total (the key worked: the badge says so)."""
+    count_paid_call(outcome.credits_used, outcome.credits_remaining)
+
+
+def count_paid_call(credits_used: int | None, credits_remaining: int | None) -> None:
+    """Count a finished call's credits in this session's total, given as numbers (a job's row keeps them)."""
     connection_panel.note_key_worked()
-    connection_panel.record_credits(outcome.credits_used, outcome.credits_remaining)
+    connection_panel.record_credits(credits_used, credits_remaining)
 
 
 def note_error(error: Exception) -> None:
