@@ -265,3 +265,16 @@ def test_search_shows_only_matching_items_and_their_count(secrets, workspace: st
     assert any("Nothing matches" in info.value for info in at.info)
     at.text_input(key="history_search").input("  ").run()
     assert any("Page 1 of 3 · 31 items" in text for text in texts(at))
+
+
+def test_use_as_input_and_remove_background_need_an_image(secrets, workspace: str) -> None:
+    """An enhanced prompt has no image: Use as input and Remove background are off; an image's are on."""
+    at = open_app(secrets, page="history", workspace=workspace)
+    select(at, 2)  # prompt 27: an enhancement
+    assert at.button(key="history_use_as_input").disabled
+    assert at.button(key="history_remove_background").disabled
+    select(at, 1)  # prompt 28: a generation
+    assert not at.button(key="history_use_as_input").disabled
+    at.button(key="history_remove_background").click().run()
+    assert_healthy(at)
+    assert [title.value for title in at.title] == ["Remove background"]
