@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.replicas import render_nginx_conf as render
+
 ROOT = Path(__file__).resolve().parents[1]
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
-UPSTREAM_SERVER = re.compile(r"^(\s*)server app:8501 resolve (.*);$", re.MULTILINE)
 STICKY_COOKIE = "studio_replica"
 
 
@@ -93,24 +94,6 @@ class Proxy:
     url: str
     port: int
     replicas: dict[str, _Replica]
-
-
-def render(config: str, backends: list[int], listen_port: int, folder: Path) -> str:
-    """deploy/nginx.conf with its upstream pointed at local ports, listening on loopback, runnable here."""
-    match = UPSTREAM_SERVER.search(config)
-    assert match, "deploy/nginx.conf must keep one `server app:8501 resolve ...;` line in its upstream"
-    indent, options = match.group(1), match.group(2)
-    # Literal addresses need no `resolve` (Debian's nginx 1.22 predates it); everything else stays as is.
-    servers = "\n".join(f"{indent}server 127.0.0.1:{port} {options};" for port in backends)
-    rendered = UPSTREAM_SERVER.sub(lambda _: servers, config)
-    rendered = rendered.replace("listen 80;", f"listen 127.0.0.1:{listen_port};", 1)
-    rendered = rendered.replace("access_log /dev/stdout;", f"access_log {folder}/access.log;", 1)
-    temp_paths = "".join(f"    {kind}_temp_path {folder}/{kind};\n"
-                         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    rendered = rendered.replace("http {\n", "http {\n" + temp_paths, 1)
-    if os.geteuid() == 0:
-        rendered = "user root;\n" + rendered  # workers must reach the temporary folder
-    return rendered
 
 
 def _free_port() -> int:
