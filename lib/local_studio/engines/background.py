@@ -32,6 +32,8 @@ _BORDER_CLUSTERS = 10  # k-means clusters of a busy border's colour and texture
 _BUSY_NEAR = 1.5  # cluster spreads: closer than this to the border model is probably backdrop
 _BUSY_SURE = 0.8  # cluster spreads: closer than this is certainly backdrop
 _GRABCUT_ROUNDS = 3
+_FACE_HELD = 0.7  # share of a face and its neck the plain cut-out must hold to count as having found it
+_BODY_AT_BOTTOM = 0.2  # share of the bottom edge below a face the cut-out must cover to show a body there
 _HOLE_UNLIKE = 1.1  # cluster spreads: a hole in the subject whose median is this far from the border is
 # part of the subject (a cup's inside, a spoon that mirrors the table); nearer, it is backdrop showing
 # through (a wheel's opening)
@@ -364,6 +366,24 @@ def _person_subject(rgb: np.ndarray, lab: np.ndarray, border: np.ndarray, faces:
     return _fill_small_holes(joined[labels], 0.002)
 
 
+def _wants_body_prior(subject: np.ndarray, faces: list[Face]) -> bool:
+    """True when a body guessed from the faces should steer the cut: the plain cut-out missed a face
+    (a person the backdrop model cannot tell apart), or it holds the face and runs down to the frame's
+    bottom edge below it (the body the prior draws). A held face above a subject that ends inside the
+    frame is more likely fur or texture that passes for a face, so the plain cut-out stands."""
+    height, width = subject.shape
+    bottom = subject[-max(1, round(height * 0.02)) :]
+    for face in faces:
+        sure, _ = body_prior(face, height, width)
+        if sure.any() and float(subject[sure].mean()) < _FACE_HELD:
+            return True
+        left = max(0, round(face.x - face.width))
+        right = min(width, round(face.x + 2 * face.width))
+        if right > left and float(bottom[:, left:right].mean()) > _BODY_AT_BOTTOM:
+            return True
+    return False
+
+
 def _guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> np.ndarray:
     """He et al.'s guided filter with a grey guide: edges of the source snap to edges of the guide."""
     size = (2 * radius + 1, 2 * radius + 1)
@@ -487,18 +507,21 @@ def remove_background(image: Image.Image) -> Image.Image:
     border = _border_mask(work_h, work_w, max(2, round(min(work_w, work_h) * 0.015)))
     full = rgb.astype(np.float32)
     faces = [_scaled(face, scale) for face in find_faces(rgb)]
-    if faces or _busy(lab, border):
-        if faces:
-            subject_small = _person_subject(small, lab, border, faces)
-        else:
-            subject_small = _busy_subject(small, lab, border)
-        alpha, background, foreground = _matte_by_guided_filter(rgb, subject_small)
+    busy = _busy(lab, border)
+    if busy:
+        subject_small = _busy_subject(small, lab, border)
     else:
         background_lab, residual, threshold, reached = _smooth_background(lab, border)
         backdrop = cv2.cvtColor(background_lab, cv2.COLOR_Lab2RGB) * 255
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
         barrier = _edge_barrier(grey, work_w, work_h)
         subject_small = _shadow_free_subject(small, backdrop, residual, threshold, barrier, reached)
+    if faces and _wants_body_prior(subject_small, faces):
+        subject_small = _person_subject(small, lab, border, faces)
+        alpha, background, foreground = _matte_by_guided_filter(rgb, subject_small)
+    elif busy:
+        alpha, background, foreground = _matte_by_guided_filter(rgb, subject_small)
+    else:
         # The backdrop as it really is around the subject, shadows included, for matting at full size.
         clear = cv2.erode((~subject_small).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
         long_side = max(work_w, work_h)
