@@ -76,6 +76,28 @@ def test_use_as_input_adds_to_what_is_carried(secrets, data_dir: Path) -> None:
         assert store.input_images(workspace, made.id) == [second, first]
 
 
+def test_generate_result_used_as_input_stays_on_generate(secrets, data_dir: Path) -> None:
+    """Use as input on a Generate result carries it into the form; the next Generate makes an edit of it."""
+    at = open_app(secrets)
+    at.text_area(key="generate_prompt").set_value("a lighthouse at dusk")
+    at.button(key="generate_run").click().run()
+    generated = newest(data_dir, workspace_of(at))
+    at.button(key="generate_result_0_use_as_input").click().run()
+    assert_healthy(at)
+    assert any("1 input image from History" in caption.value for caption in at.caption)
+    at.button(key="generate_result_0_use_as_input").click().run()  # the same image again: said, not added
+    assert any("already an input image" in warning.value for warning in at.warning)
+    assert any("1 input image from History" in caption.value for caption in at.caption)
+
+    at.text_area(key="generate_prompt").set_value("the same lighthouse in snow")
+    at.button(key="generate_run").click().run()
+    made = newest(data_dir, workspace_of(at))
+    assert made.kind == "edit"
+    with HistoryStore(data_dir) as store:
+        assert store.input_images(made.workspace_id, made.id) == [
+            store.image_png(generated.workspace_id, generated.id)]
+
+
 def test_full_input_images_are_said_plainly_and_nothing_is_added(secrets, data_dir: Path) -> None:
     """With klein's 4 input images carried, a fifth Use as input says they are full and adds nothing."""
     workspace = genuine_workspace_id(data_dir)
