@@ -129,8 +129,11 @@ def test_an_item_made_on_one_replica_shows_with_its_image_on_the_other(deploymen
     prompt = "A lighthouse on a cliff at dusk, made on replica A"
     on_a = new_page(deployment.replicas["a"].url)
     ui.generate(on_a, prompt)
-    on_b = new_page(deployment.replicas["b"].url, f"history?ws={workspace_link(on_a)}")
+    workspace = workspace_link(on_a)
+    on_b = new_page(deployment.replicas["b"].url, f"history?ws={workspace}")
     expect_in_history_with_image(on_b, prompt)
+    # The same link: a replica with another secret would take the id for an old-style one and move it.
+    assert workspace_link(on_b) == workspace
 
 
 def test_a_browser_session_through_nginx_stays_on_one_replica(deployment: Deployment, new_page) -> None:
