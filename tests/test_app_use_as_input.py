@@ -8,6 +8,7 @@ from lib.store import HistoryEntry, HistoryStore
 from tests.app_testing import (
     PAGES,
     assert_healthy,
+    finish_jobs,
     genuine_workspace_id,
     open_app,
     png_bytes,
@@ -48,7 +49,7 @@ def test_history_image_goes_to_generate_and_is_sent_as_an_input(secrets, data_di
     assert any("1 input image from History" in caption.value for caption in at.caption)
 
     at.text_area(key="generate_prompt").set_value("make it night time")
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     assert_healthy(at)
     made = newest(data_dir, workspace_of(at))
     assert (made.kind, made.prompt) == ("edit", "make it night time")
@@ -69,7 +70,7 @@ def test_use_as_input_adds_to_what_is_carried(secrets, data_dir: Path) -> None:
     follow(at, "generate")
     assert any("2 input images from History" in caption.value for caption in at.caption)
     at.text_area(key="generate_prompt").set_value("put the kite over the field")
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     assert_healthy(at)
     made = newest(data_dir, workspace)
     with HistoryStore(data_dir) as store:
@@ -80,7 +81,7 @@ def test_generate_result_used_as_input_stays_on_generate(secrets, data_dir: Path
     """Use as input on a Generate result carries it into the form; the next Generate makes an edit of it."""
     at = open_app(secrets)
     at.text_area(key="generate_prompt").set_value("a lighthouse at dusk")
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     generated = newest(data_dir, workspace_of(at))
     at.button(key="generate_result_0_use_as_input").click().run()
     assert_healthy(at)
@@ -90,7 +91,7 @@ def test_generate_result_used_as_input_stays_on_generate(secrets, data_dir: Path
     assert any("1 input image from History" in caption.value for caption in at.caption)
 
     at.text_area(key="generate_prompt").set_value("the same lighthouse in snow")
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     made = newest(data_dir, workspace_of(at))
     assert made.kind == "edit"
     with HistoryStore(data_dir) as store:
@@ -124,7 +125,7 @@ def test_generate_result_goes_to_remove_background_and_is_cut_out(secrets, data_
     """Remove background on a Generate result offers it there "from History"; the click saves a cut-out."""
     at = open_app(secrets)
     at.text_area(key="generate_prompt").set_value("a yellow taxi / city street")
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     generated = newest(data_dir, workspace_of(at))
     at.button(key="generate_result_0_remove_background").click().run()
     assert_healthy(at)
