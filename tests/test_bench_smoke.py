@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], bool]] = {
     "concurrent_users.py": (("crowd p95",), True),
     "budget_check.py": (("budget check per paid call", "sign-in round trip"), True),
     "bulk_cutouts.py": (("x one photo",), False),
+    "shared_mode.py": (("count+page1", "SeaweedFS/disk p95"), False),
 }
 # Modules in bench/ that are not benchmarks themselves (they print no table).
 SUPPORT_MODULES = {
