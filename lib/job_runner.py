@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from lib.errors import ImageStudioError
 from lib.jobs import Job, JobStore
@@ -46,6 +47,7 @@ class JobRunner:
         self._waiting: dict[str, collections.deque[tuple[str, Callable[[], Outcome]]]] = {}
         self._running: dict[str, int] = {}
         self._unsaved: dict[str, UnsavedResult] = {}
+        self._errors: dict[str, ImageStudioError] = {}  # what each failed job met, for the page to learn from
 
     def submit(self, job: Job, call: Callable[[], Outcome]) -> None:
         """Queue a job's call (it holds the client in memory only); it starts when the workspace has room."""
@@ -62,6 +64,11 @@ class JobRunner:
         """The paid image of a job whose save to History failed, while this process holds it."""
         with self._lock:
             return self._unsaved.get(job_id)
+
+    def error(self, job_id: str) -> ImageStudioError | None:
+        """The error a failed job of this process met (a 401 tells the page the key was refused)."""
+        with self._lock:
+            return self._errors.get(job_id)
 
     def shutdown(self) -> None:
         """Stop taking jobs; those running end on their own."""
@@ -89,12 +96,11 @@ class JobRunner:
     def _record(self, job_id: str, call: Callable[[], Outcome]) -> None:
         try:
             outcome = call()
-        except HistorySaveError as error:
-            if error.image_png:
-                with self._lock:
-                    self._unsaved[job_id] = UnsavedResult(error.image_png, error.entry)
-            self.jobs.fail(job_id, self._describe(error))
         except ImageStudioError as error:
+            with self._lock:
+                _keep_latest(self._errors, job_id, error)
+                if isinstance(error, HistorySaveError) and error.image_png:
+                    _keep_latest(self._unsaved, job_id, UnsavedResult(error.image_png, error.entry))
             self.jobs.fail(job_id, self._describe(error))
         except Exception:
             logger.exception("A generate job failed unexpectedly")
@@ -102,3 +108,14 @@ class JobRunner:
         else:
             self.jobs.finish(job_id, outcome.entry.id, credits_used=outcome.credits_used,
                              credits_remaining=outcome.credits_remaining, is_preview=outcome.is_preview)
+
+
+# Failures and unsaved images kept in memory per process: enough for every recent job to be shown.
+KEPT_IN_MEMORY = 200
+
+
+def _keep_latest(kept: dict[str, Any], job_id: str, value: Any) -> None:
+    """Add to a dict of recent jobs, dropping the oldest beyond KEPT_IN_MEMORY (dicts keep their order)."""
+    kept[job_id] = value
+    while len(kept) > KEPT_IN_MEMORY:
+        del kept[next(iter(kept))]

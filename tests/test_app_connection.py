@@ -14,6 +14,7 @@ from lib.ui.connection_panel import OFFLINE_BADGE
 from tests.app_testing import (
     assert_healthy,
     errors,
+    finish_jobs,
     is_genuine,
     open_app,
     texts,
@@ -46,7 +47,7 @@ def test_offline_demo_without_any_key(data_dir: Path) -> None:
     assert any(info.value == OFFLINE_BADGE for info in at.sidebar.info)
     assert any("Endpoint: `http://127.0.0.1:" in caption.value for caption in at.sidebar.caption)
     at.text_area(key="generate_prompt").set_value("a paper boat on a pond")
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     assert_healthy(at)
     assert not errors(at)
     assert any("Preview from the offline Local Studio" in text for text in texts(at))
@@ -60,7 +61,7 @@ def test_configured_key_shows_endpoint_never_the_key(secrets, local_studio) -> N
     assert not any(info.value == OFFLINE_BADGE for info in at.sidebar.info)
     assert any(local_studio.endpoint in caption.value for caption in at.sidebar.caption)
     at.text_area(key="generate_prompt").set_value("a paper boat on a pond")
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     assert local_studio.api_key not in rendered(at)
     assert any("Credits remaining: **" in markdown.value for markdown in at.sidebar.markdown)
 
@@ -72,7 +73,7 @@ def test_configured_key_is_not_checked_until_a_call_works(secrets) -> None:
     assert badge.value.startswith("The API key from secrets — not checked yet")
     assert not at.sidebar.success
     at.text_area(key="generate_prompt").set_value("a paper boat on a pond")
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     assert_healthy(at)
     assert not at.sidebar.info
     [badge] = at.sidebar.success
@@ -108,7 +109,7 @@ def test_pasted_key_is_used_for_this_session_only(studio_for_pasted_key, data_di
     assert any(studio_for_pasted_key.endpoint in caption.value for caption in at.sidebar.caption)
 
     at.text_area(key="generate_prompt").set_value("a kite over the dunes")
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     assert_healthy(at)
     assert not errors(at)
     assert any(success.value.startswith("Your own API key (this browser tab only) works")
@@ -136,7 +137,7 @@ def test_wrong_pasted_key_says_where_to_fix_it(studio_for_pasted_key, data_dir: 
     at = open_app({ENDPOINT_NAME: studio_for_pasted_key.endpoint, DATA_DIR_NAME: str(data_dir)})
     at.text_input(key="connection_api_key_field").input("sk_test_not_this_one").run()
     at.text_area(key="generate_prompt").set_value("a kite over the dunes")
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     assert_healthy(at)
     [message] = errors(at)
     assert "API key is missing or invalid" in message and "sidebar" in message
@@ -149,7 +150,7 @@ def test_wrong_pasted_key_says_where_to_fix_it(studio_for_pasted_key, data_dir: 
     at.text_input(key="connection_api_key_field").input(PASTED_KEY).run()  # a good key replaces it
     [badge] = at.sidebar.info
     assert "not checked yet" in badge.value
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     assert any(" works: " in success.value for success in at.sidebar.success)
 
 
@@ -177,7 +178,7 @@ def test_unusable_pasted_key_is_explained(data_dir: Path) -> None:
     at = open_app({DATA_DIR_NAME: str(data_dir)})
     at.text_input(key="connection_api_key_field").input("sk_test with spaces").run()
     at.text_area(key="generate_prompt").set_value("a kite over the dunes")
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     assert_healthy(at)
     [message] = errors(at)
     assert "API key" in message
@@ -188,7 +189,7 @@ def test_workspace_id_in_url_reopens_history(secrets, data_dir: Path) -> None:
     at = open_app(secrets)
     workspace = workspace_of(at)
     at.text_area(key="generate_prompt").set_value("a red door")
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     at.switch_page("app_pages/history.py").run()
     assert workspace_of(at) == workspace  # written back on every page
 
@@ -215,7 +216,7 @@ def test_planted_workspace_link_opens_a_fresh_workspace(secrets, data_dir: Path)
     assert any("Nothing here yet" in info.value for info in at.info)
     at.switch_page("app_pages/generate.py").run()
     at.text_area(key="generate_prompt").set_value("my own work")
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     assert workspace_of(at) == opened
     with HistoryStore(data_dir) as store:
         assert store.count(planted) == 0  # whoever planted the link finds nothing under it

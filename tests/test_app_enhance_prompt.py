@@ -8,6 +8,7 @@ from lib.store import HistoryStore
 from tests.app_testing import (
     assert_healthy,
     errors,
+    finish_jobs,
     open_app,
     workspace_of,
 )
@@ -45,7 +46,7 @@ def test_use_in_generate_fills_the_generate_prompt(secrets) -> None:
     assert [title.value for title in at.title] == ["Generate"]
     assert at.text_area(key="generate_prompt").value == enhanced
     assert any("press Generate" in success.value for success in at.success)
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     assert not errors(at)
 
 

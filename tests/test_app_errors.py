@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME, TIMEOUT_NAME
-from lib.png_metadata import read_settings
 from lib.store import HistoryStore
 from tests.app_testing import (
     assert_healthy,
     errors,
+    finish_jobs,
     genuine_workspace_id,
     open_app,
     png_bytes,
@@ -69,7 +69,7 @@ def test_generate_failure_is_explained(fault_server, data_dir, seeded, fault: st
     at.text_area(key="generate_prompt").set_value("a quiet harbour")
     at.selectbox(key="generate_model").set_value("flux-2-klein-9b")
     at.segmented_control(key="generate_aspect_ratio").set_value("4:3")
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
 
     assert_healthy(at)
     [message] = errors(at)
@@ -118,7 +118,7 @@ def test_compare_keeps_the_model_that_worked(fresh_local_studio, data_dir, seede
     at = open_app(studio_secrets(studio, data_dir), workspace=seeded[0])
     at.text_area(key="generate_prompt").set_value("two lighthouses")
     at.toggle(key="generate_compare").set_value(True)
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
 
     assert_healthy(at)
     [message] = errors(at)
@@ -142,24 +142,22 @@ def test_a_result_history_cannot_keep_stays_downloadable(secrets, data_dir: Path
     at = open_app(secrets)
     blocked = _block_saving(data_dir, workspace_of(at))
     at.text_area(key="generate_prompt").set_value("a storm at sea")
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
 
     assert_healthy(at)
     [message] = errors(at)
     assert "could not" in message and "Traceback" not in message
     assert [button.label for button in at.get("download_button")] == ["Download PNG"]
     assert any("Not in History" in caption.value for caption in at.caption)
-    unsaved = at.session_state["generate_unsaved"]["png"]
-    assert read_settings(unsaved)["prompt"] == "a storm at sea"
     with HistoryStore(data_dir) as store:
         assert store.count(workspace_of(at)) == 0
 
     blocked.unlink()
-    at.button(key="generate_run").click().run()  # the next result replaces it, and is in History
+    finish_jobs(at.button(key="generate_run").click().run())  # the next result replaces it, and is in History
     assert_healthy(at)
     assert errors(at) == []
     assert not any("Not in History" in caption.value for caption in at.caption)
-    assert at.session_state["generate_unsaved"] is None
+    assert [button.label for button in at.get("download_button")] == ["Download PNG"]
 
 
 def test_a_cut_out_history_cannot_keep_stays_downloadable(secrets, data_dir: Path, samples_dir: Path) -> None:

@@ -11,6 +11,7 @@ from lib.store import HistoryEntry, HistoryStore
 from lib.ui.history_gallery import PAGE_SIZE, SELECTED_MARK
 from tests.app_testing import (
     assert_healthy,
+    finish_jobs,
     genuine_workspace_id,
     open_app,
     png_bytes,
@@ -229,7 +230,7 @@ def test_generated_results_appear_in_history(secrets) -> None:
     """What Generate and Enhance make shows up in History, newest first, with kind and credits."""
     at = open_app(secrets)
     at.text_area(key="generate_prompt").set_value("a tram in the snow")
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     at.button(key="generate_enhance").click().run()
     at.switch_page("app_pages/history.py").run()
     assert_healthy(at)

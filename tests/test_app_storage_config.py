@@ -15,7 +15,7 @@ from lib.config import (
 )
 from lib.object_storage import S3Storage
 from lib.shared_store import PostgresHistoryStore
-from tests.app_testing import assert_healthy, errors, open_app, workspace_of
+from tests.app_testing import assert_healthy, errors, finish_jobs, open_app, workspace_of
 from tests.seaweedfs_server import SeaweedServer
 
 PROMPT = "A lighthouse on a cliff at dawn"
@@ -54,7 +54,7 @@ def test_shared_mode_saves_to_postgres_and_s3_and_not_to_disk(
     """A generation in shared mode lands in PostgreSQL and the bucket; the local data folder stays empty."""
     at = open_app(shared_secrets)
     at.text_area(key="generate_prompt").set_value(PROMPT)
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
     assert_healthy(at)
     assert not errors(at)
     objects = S3Storage(seaweedfs_server.endpoint, s3_bucket)

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME
 from lib.store import HistoryStore
 from lib.team import person_key
-from tests.app_testing import APP, PAGES, RUN_TIMEOUT_S, assert_healthy, errors
+from tests.app_testing import APP, PAGES, RUN_TIMEOUT_S, assert_healthy, errors, finish_jobs
 
 ISSUER = "http://localhost:9400"
 AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback",
@@ -51,7 +51,7 @@ def open_as(user: dict[str, Any], secrets: dict[str, Any], page: str | None = No
 def generate(at: AppTest, prompt: str = "a lighthouse at dusk") -> None:
     """Type a prompt and press Generate (flux-2-pro: 4 credits)."""
     at.text_area(key="generate_prompt").set_value(prompt)
-    at.button(key="generate_run").click().run()
+    finish_jobs(at.button(key="generate_run").click().run())
 
 
 def sidebar_texts(at: AppTest) -> list[str]:

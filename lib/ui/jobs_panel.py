@@ -119,8 +119,12 @@ def in_progress_panel() -> None:
         now_active = {job.id for job in listed if job.is_active}
         ended = set(st.session_state.get(SEEN_ACTIVE, ())) - now_active
         st.session_state[SEEN_ACTIVE] = now_active
-        if ended:
-            st.rerun()  # the whole page: the results panel, History and the credits show what ended
+        # A job may also end before this run's first look (a quick refusal): the page has not learned of it.
+        learned = st.session_state.get(COUNTED, set())
+        latest = jobs.latest_batch(workspace_id)
+        unlearned = any(not job.is_active and job.id not in learned for job in latest)
+        if ended or unlearned:
+            st.rerun()  # the whole page: the results panel, the credits and any failure show what ended
         if listed:
             _show_in_progress(listed)
 
@@ -188,15 +192,19 @@ def failure_to_report() -> list[tuple[str, str]] | None:
 
 
 def count_credits() -> None:
-    """Count the latest click's finished jobs' credits once in this session; call before the form is drawn.
+    """Learn once from each ended job of the latest click: its credits, or what its error says about the key.
 
-    The sidebar's total and the "too few credits" warning under Generate then know the new balance.
+    Call before the form is drawn: the sidebar and the "too few credits" warning then know the new balance.
     """
     counted: set[str] = st.session_state.setdefault(COUNTED, set())
     for job in session.job_store().latest_batch(session.workspace_id()):
-        if job.entry_id and job.id not in counted:
-            counted.add(job.id)
+        if job.id in counted or job.is_active:
+            continue
+        counted.add(job.id)
+        if job.entry_id:
             session.count_paid_call(job.credits_used, job.credits_remaining)
+        elif (error := runner().error(job.id)) is not None:
+            session.note_error(error)  # a refused key turns the sidebar's badge red
 
 
 def _grid(models: list[str]) -> list[DeltaGenerator]:
