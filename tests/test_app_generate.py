@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import struct
+import subprocess
+import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -12,6 +15,7 @@ from PIL import Image
 
 from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME
 from lib.contract import MAX_PROMPT_CHARS
+from lib.jobs import INTERRUPTED, THIS_PROCESS, ProcessIdentity, SqliteJobStore
 from lib.png_metadata import embed_settings, read_settings
 from lib.store import HistoryStore
 from tests.app_testing import (
@@ -449,3 +453,96 @@ def test_one_failed_image_of_four_shows_in_its_slot_and_keeps_the_others(data_di
     [form_column] = [column for column in at.main.columns if column.text_area]
     [results_column] = [column for column in at.main.columns if len(column.get("download_button")) == 3]
     assert len(results_column.error) == 1 and not form_column.error
+
+
+def _panel_lines(at) -> list[str]:
+    """What the In progress panel says, one string per job."""
+    starts = ("**Running**", "**Waiting", ":material/warning: **Interrupted")
+    return [str(markdown.value) for markdown in at.markdown if str(markdown.value).startswith(starts)]
+
+
+def test_generate_returns_at_once_and_the_panel_follows_the_job(data_dir: Path) -> None:
+    """Against a slow server Generate hands the page back with the job running; it then lands in History."""
+    with FaultServer(slow_seconds=2.0) as server:
+        at = open_app({API_KEY_NAME: "sk_test_jobs", DATA_DIR_NAME: str(data_dir),
+                       ENDPOINT_NAME: server.endpoint("slow")})
+        at.text_area(key="generate_prompt").set_value(PROMPT)
+        at.button(key="generate_run").click().run()
+        assert_healthy(at)
+        [line] = _panel_lines(at)
+        assert "flux-2-pro" in line and "lighthouse" in line
+        assert any(subheader.value == "In progress" for subheader in at.subheader)
+        assert history(data_dir, workspace_of(at)) == []  # not back yet: the page did not wait for it
+        at.text_area(key="generate_prompt").set_value("a second prompt, typed while the first runs").run()
+        assert at.text_area(key="generate_prompt").value.startswith("a second prompt")
+
+        finish_jobs(at)
+    assert _panel_lines(at) == []
+    assert any(button.label == "Download PNG" for button in at.get("download_button"))
+    [entry] = history(data_dir, workspace_of(at))
+    assert entry.prompt == PROMPT
+
+
+def test_a_fifth_job_waits_and_a_cancelled_one_is_never_sent(data_dir: Path) -> None:
+    """Four images running and one more click: the fifth waits its turn; cancelled there, it is never sent."""
+    with FaultServer(slow_seconds=2.0) as server:
+        at = open_app({API_KEY_NAME: "sk_test_jobs", DATA_DIR_NAME: str(data_dir),
+                       ENDPOINT_NAME: server.endpoint("slow")})
+        at.text_area(key="generate_prompt").set_value(PROMPT)
+        at.segmented_control(key="generate_images").set_value(4).run()
+        at.button(key="generate_run").click().run()
+        at.segmented_control(key="generate_images").set_value(1)
+        at.text_area(key="generate_prompt").set_value("the fifth kite")
+        at.button(key="generate_run").click().run()
+        lines = _panel_lines(at)
+        assert len(lines) == 5
+        [waiting] = [line for line in lines if line.startswith("**Waiting for its turn**")]
+        assert "fifth kite" in waiting
+        cancels = [button for button in at.button if button.label == "Cancel"]
+        cancels[-1].click().run()  # the newest job: the one waiting
+        assert len(_panel_lines(at)) == 4
+        finish_jobs(at)
+        assert len(server.posts()) == 4
+    assert len(history(data_dir, workspace_of(at))) == 4
+    assert any(info.value == "Cancelled." for info in at.info)
+
+
+def test_a_cancelled_running_job_that_arrives_is_kept_and_marked(data_dir: Path) -> None:
+    """Cancel while it runs: it leaves the panel; when its paid image arrives it is in History, marked."""
+    with FaultServer(slow_seconds=2.0) as server:
+        at = open_app({API_KEY_NAME: "sk_test_jobs", DATA_DIR_NAME: str(data_dir),
+                       ENDPOINT_NAME: server.endpoint("slow")})
+        at.text_area(key="generate_prompt").set_value(PROMPT)
+        at.button(key="generate_run").click().run()
+        [cancel] = [button for button in at.button if button.label == "Cancel"]
+        cancel.click().run()
+        assert _panel_lines(at) == []
+        with SqliteJobStore(data_dir) as jobs:
+            deadline = time.monotonic() + 30
+            while not jobs.latest_batch(workspace_of(at))[0].entry_id:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+    at.run()
+    assert len(history(data_dir, workspace_of(at))) == 1  # it was paid for
+    assert any("Arrived after you cancelled" in caption.value for caption in at.caption)
+    assert any(button.label == "Download PNG" for button in at.get("download_button"))
+
+
+def test_a_job_whose_process_died_is_shown_interrupted(secrets, data_dir: Path) -> None:
+    """A running row of a process that is gone reads as interrupted: the credits may have been spent."""
+    at = open_app(secrets)
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    gone = ProcessIdentity(THIS_PROCESS.host, child.pid, "an-earlier-boot")
+    with SqliteJobStore(data_dir) as jobs:
+        [job] = jobs.add_batch(workspace_of(at), "a kite lost in a restart", ["flux-2-pro"], None, owner=gone)
+        jobs.start(job.id)
+    at.run()
+    assert_healthy(at)
+    [line] = _panel_lines(at)
+    assert "Interrupted" in line and "credits may have been spent" in line
+    with SqliteJobStore(data_dir) as jobs:
+        assert jobs.get(job.id).status == INTERRUPTED  # type: ignore[union-attr]
+    [dismiss] = [button for button in at.button if button.label == "Dismiss"]
+    dismiss.click().run()
+    assert _panel_lines(at) == []
