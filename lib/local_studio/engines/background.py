@@ -31,6 +31,8 @@ _RAMP = 0.2  # inside the subject, projections below this are backdrop showing t
 _BORDER_CLUSTERS = 10  # k-means clusters of a busy border's colour and texture
 _BUSY_NEAR = 1.5  # cluster spreads: closer than this to the border model is probably backdrop
 _BUSY_SURE = 0.8  # cluster spreads: closer than this is certainly backdrop
+_CENTRED_SURE = 0.6  # the same when the centre starts as subject: GrabCut is given more to settle
+_CENTRE = 0.25  # share of the width and height: radius of the central ellipse that starts as subject
 _GRABCUT_ROUNDS = 3
 _FACE_HELD = 0.7  # share of a face and its neck the plain cut-out must hold to count as having found it
 _BODY_AT_BOTTOM = 0.2  # share of the bottom edge below a face the cut-out must cover to show a body there
@@ -293,13 +295,20 @@ def _nearest_cluster_distance(features: np.ndarray, samples: np.ndarray, cluster
     return best.reshape(features.shape[:2])
 
 
-def _busy_subject(rgb: np.ndarray, lab: np.ndarray, border: np.ndarray) -> np.ndarray:
-    """Subject mask over a busy backdrop: a colour-and-texture model of the border seeds GrabCut."""
+def _busy_subject(rgb: np.ndarray, lab: np.ndarray, border: np.ndarray, centred: bool = True) -> np.ndarray:
+    """Subject mask over a busy backdrop: a colour-and-texture model of the border seeds GrabCut.
+
+    `centred` lets the frame's centre start as subject; without it, only colour and texture decide.
+    """
     border = _consistent_border(lab, border)
     features = _texture_features(lab)
     distance = _nearest_cluster_distance(features, features[border], _BORDER_CLUSTERS)
     mask = np.where(distance < _BUSY_NEAR, cv2.GC_PR_BGD, cv2.GC_PR_FGD).astype(np.uint8)
-    mask[distance < _BUSY_SURE] = cv2.GC_BGD
+    # Subjects are framed near the centre and a busy photo shows there what its border never does, so
+    # near the centre only what is surely backdrop starts as backdrop; GrabCut settles the rest.
+    if centred:
+        mask[_centre(*mask.shape)] = cv2.GC_PR_FGD
+    mask[distance < (_CENTRED_SURE if centred else _BUSY_SURE)] = cv2.GC_BGD
     mask[border] = cv2.GC_BGD
     if not (mask == cv2.GC_PR_FGD).any():  # nothing stands out: let the most distinct pixels compete
         mask[(distance >= np.quantile(distance, 0.8)) & ~border] = cv2.GC_PR_FGD
@@ -310,6 +319,12 @@ def _busy_subject(rgb: np.ndarray, lab: np.ndarray, border: np.ndarray) -> np.nd
     cv2.grabCut(image, mask, None, *models, _GRABCUT_ROUNDS, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload]  # the stubs omit the documented None
     subject = _keep_subject((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD))
     return _fill_small_holes(_fill_unlike_holes(subject, distance))
+
+
+def _centre(height: int, width: int) -> np.ndarray:
+    """True inside the ellipse around the frame's centre where a subject is most often placed."""
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    return ((xx + 0.5) / width - 0.5) ** 2 + ((yy + 0.5) / height - 0.5) ** 2 < _CENTRE**2
 
 
 def _fill_unlike_holes(subject: np.ndarray, distance: np.ndarray) -> np.ndarray:
@@ -509,7 +524,8 @@ def remove_background(image: Image.Image) -> Image.Image:
     faces = [_scaled(face, scale) for face in find_faces(rgb)]
     busy = _busy(lab, border)
     if busy:
-        subject_small = _busy_subject(small, lab, border)
+        # Where faces are found, their bodies (not the frame's centre) say where the subject is.
+        subject_small = _busy_subject(small, lab, border, centred=not faces)
     else:
         background_lab, residual, threshold, reached = _smooth_background(lab, border)
         backdrop = cv2.cvtColor(background_lab, cv2.COLOR_Lab2RGB) * 255

@@ -1,0 +1,18 @@
+"""Background removal of a subject pasted over a busy photo whose middle looks nothing like its border."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from bench.bg_eval_set import make_case
+from lib.local_studio.engines import remove_background
+
+
+def test_fluffy_animal_over_a_motorcycle_photo_is_found() -> None:
+    """The animal in the middle is kept even though the photo around it is busier than the border."""
+    case = make_case(23, "photo", "soft")
+    alpha = np.asarray(remove_background(Image.fromarray(case.image)))[:, :, 3] > 127
+    truth = case.alpha > 127
+    assert (alpha & truth).sum() / (alpha | truth).sum() > 0.4
+    assert alpha[truth].mean() > 0.5  # most of the animal is kept, not just a scrap of it
