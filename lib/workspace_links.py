@@ -45,6 +45,9 @@ _SHAPE = re.compile(rf"[A-Za-z0-9_-]{{{_NONCE_CHARS + _TAG_CHARS}}}")
 _PURPOSE = b"image-studio workspace link v1\x00"
 
 
+LEGACY_ID_CHARS = 32  # len(secrets.token_urlsafe(24)), the only shape 0.1 minted
+
+
 def mint_workspace_id(secret: bytes) -> str:
     """A fresh workspace id carrying its own tag (46 URL-safe characters), valid only under this secret."""
     nonce = secrets.token_urlsafe(18)
@@ -97,9 +100,14 @@ def open_workspace_link(value: object, secret: bytes, store: HistoryStore) -> Op
 
 
 def is_legacy_workspace_id(value: object, secret: bytes) -> TypeGuard[str]:
-    """True for an id shaped like the unsigned ones links carried before (never a person's history key)."""
-    return (is_valid_workspace_id(value) and not is_genuine_workspace_id(value, secret)
-            and not is_person_key(value))
+    """True for an id shaped like the unsigned ones links carried before (never a person's history key).
+
+    Release 0.1 minted every link id with token_urlsafe(24): exactly 32 characters. Nothing else counts,
+    so a signed id made under another secret (a replica with a rotated or mismatched secret) is never
+    mistaken for an old link and its history is never moved away.
+    """
+    return (isinstance(value, str) and len(value) == LEGACY_ID_CHARS and is_valid_workspace_id(value)
+            and not is_genuine_workspace_id(value, secret) and not is_person_key(value))
 
 
 def workspace_secret(secrets_mapping: Mapping[str, Any] | None, environ: Mapping[str, str]) -> bytes:

@@ -184,3 +184,15 @@ def test_two_tabs_opening_one_old_link_at_once_share_nothing(store: HistoryStore
     counts = sorted(store.count(link.workspace_id) for link in opened)
     assert counts == [0, 2] and store.count(legacy) == 0
     assert sorted(link.notice is not None for link in opened) == [False, True]
+
+
+def test_a_link_signed_under_another_secret_is_not_taken_for_an_old_one(store: HistoryStore) -> None:
+    """A replica with a rotated or mismatched secret never moves another secret's history away."""
+    other_secret = b"fedcba9876543210fedcba9876543210"
+    signed_elsewhere = mint_workspace_id(other_secret)
+    store.add(signed_elsewhere, "generation", prompt="a lighthouse", image_png=_png())
+    opened = open_workspace_link(signed_elsewhere, SECRET, store)
+    assert opened.workspace_id != signed_elsewhere
+    assert opened.notice is None  # a fresh workspace, nothing claimed
+    assert store.count(signed_elsewhere) == 1
+    assert store.count(opened.workspace_id) == 0
