@@ -15,7 +15,7 @@ from lib.local_studio.engines import remove_background
 def cutouts() -> dict[str, tuple[RealPhoto, np.ndarray]]:
     """Each photo used here with the alpha (0..1) of its cut-out, computed once."""
     result = {}
-    for name in ("astronaut", "camera", "coffee"):
+    for name in ("astronaut", "camera", "coffee", "rocket"):
         photo = load_photo(name)
         alpha = np.asarray(remove_background(Image.fromarray(photo.image)))[:, :, 3] / 255
         result[name] = (photo, alpha)
@@ -71,3 +71,14 @@ def test_coffee_keeps_the_cup_inside_saucer_and_spoon(
     table[:, 520:] = True
     assert kept(alpha, table) < 0.05
     assert iou(alpha, photo.alpha) > 0.88
+
+
+def test_rocket_is_kept_without_the_launch_towers_beside_it(
+    cutouts: dict[str, tuple[RealPhoto, np.ndarray]],
+) -> None:
+    """The rocket in the middle is the cut-out; a lit tower standing apart from it is dropped."""
+    photo, alpha = cutouts["rocket"]
+    assert iou(alpha, photo.alpha) > 0.4
+    left_tower = np.zeros(alpha.shape, bool)
+    left_tower[:, :150] = True
+    assert kept(alpha, left_tower) < 0.02

@@ -306,8 +306,9 @@ def _busy_subject(rgb: np.ndarray, lab: np.ndarray, border: np.ndarray, centred:
     mask = np.where(distance < _BUSY_NEAR, cv2.GC_PR_BGD, cv2.GC_PR_FGD).astype(np.uint8)
     # Subjects are framed near the centre and a busy photo shows there what its border never does, so
     # near the centre only what is surely backdrop starts as backdrop; GrabCut settles the rest.
+    centre = _centre(*mask.shape)
     if centred:
-        mask[_centre(*mask.shape)] = cv2.GC_PR_FGD
+        mask[centre] = cv2.GC_PR_FGD
     mask[distance < (_CENTRED_SURE if centred else _BUSY_SURE)] = cv2.GC_BGD
     mask[border] = cv2.GC_BGD
     if not (mask == cv2.GC_PR_FGD).any():  # nothing stands out: let the most distinct pixels compete
@@ -318,7 +319,19 @@ def _busy_subject(rgb: np.ndarray, lab: np.ndarray, border: np.ndarray, centred:
     image = np.ascontiguousarray(rgb[:, :, ::-1]).astype(np.uint8)
     cv2.grabCut(image, mask, None, *models, _GRABCUT_ROUNDS, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload]  # the stubs omit the documented None
     subject = _keep_subject((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD))
+    if centred:
+        # Pieces of the photo that stand out away from the centre are its content, not the subject.
+        subject = _keep_touching(subject, centre)
     return _fill_small_holes(_fill_unlike_holes(subject, distance))
+
+
+def _keep_touching(mask: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """The mask's components that touch the region; the whole mask when none does."""
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    touching = np.zeros(count, bool)
+    touching[np.unique(labels[region & mask])] = True
+    touching[0] = False
+    return touching[labels] if touching.any() else mask
 
 
 def _centre(height: int, width: int) -> np.ndarray:
