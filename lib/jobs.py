@@ -247,9 +247,10 @@ class JobStore(abc.ABC):
                           {"ws": workspace_id, "queued": QUEUED, "running": RUNNING,
                            "interrupted": INTERRUPTED, "since": since})
 
-    def latest_batch(self, workspace_id: str) -> list[Job]:
-        """The jobs of this workspace's most recent Generate click, in slot order (none: empty)."""
-        newest = self._query("SELECT batch_id FROM generate_jobs WHERE workspace_id = :ws "
+    def latest_batch(self, workspace_id: str, *, with_image: bool = False) -> list[Job]:
+        """The jobs of this workspace's most recent Generate click (that made an image), in slot order."""
+        made = " AND entry_id IS NOT NULL" if with_image else ""
+        newest = self._query(f"SELECT batch_id FROM generate_jobs WHERE workspace_id = :ws{made} "
                              "ORDER BY created_at DESC LIMIT 1", {"ws": workspace_id})
         if not newest:
             return []

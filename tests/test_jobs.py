@@ -145,3 +145,15 @@ def test_runner_sends_at_most_four_per_workspace_and_never_a_cancelled_one(tmp_p
         assert peak == 4
         assert len(server.posts()) == 5
         assert len(history.list(WS, limit=10)) == 5
+
+
+def test_the_last_click_that_made_an_image_can_be_found(jobs: JobStore) -> None:
+    """After a click that failed, the click before it (with its image) is still found."""
+    [made] = jobs.add_batch(WS, "made", ["flux-2-pro"], None)
+    jobs.start(made.id)
+    jobs.finish(made.id, "entry_made")
+    [failed] = jobs.add_batch(WS, "failed", ["flux-2-pro"], None)
+    jobs.start(failed.id)
+    jobs.fail(failed.id, "no")
+    assert [job.id for job in jobs.latest_batch(WS)] == [failed.id]
+    assert [job.id for job in jobs.latest_batch(WS, with_image=True)] == [made.id]

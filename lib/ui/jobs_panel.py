@@ -136,7 +136,10 @@ def results_panel() -> None:
     jobs = session.job_store()
     workspace_id = session.workspace_id()
     batch = jobs.latest_batch(workspace_id)
-    if not batch or _failed_without_image(batch):  # a failure alone is told under the button instead
+    if batch and _failed_without_image(batch):
+        # Its failure is told under the button; the last images made stay on screen (they are in History).
+        batch = jobs.latest_batch(workspace_id, with_image=True)
+    if not batch:
         st.caption("Your image will appear here.")
         return
     store = session.history_store()
