@@ -30,7 +30,7 @@ from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME  # noqa: E402
 from lib.contract import MODELS  # noqa: E402
 from lib.store import HistoryStore, new_workspace_id  # noqa: E402
 from lib.workspace import Workspace  # noqa: E402
-from tests.app_testing import open_app  # noqa: E402
+from tests.app_testing import finish_jobs, open_app  # noqa: E402
 from tests.fault_server import FaultServer  # noqa: E402
 
 KEY = "sk_bench_batch"
@@ -63,7 +63,7 @@ def page_click(endpoint: str, data: Path, count: int, compare: bool) -> Callable
     at.toggle(key="generate_compare").set_value(compare).run()
 
     def click() -> None:
-        at.button(key="generate_run").click().run()
+        finish_jobs(at.button(key="generate_run").click().run())  # the click returns at once: time the images
         shown = sum(button.label == "Download PNG" for button in at.get("download_button"))
         assert not at.exception and shown == (2 if compare else count), (shown, at.main.error)
     return click
