@@ -15,7 +15,7 @@ from PIL import Image
 
 from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME
 from lib.contract import MAX_PROMPT_CHARS
-from lib.jobs import INTERRUPTED, THIS_PROCESS, ProcessIdentity, SqliteJobStore
+from lib.jobs import INTERRUPTED, JOBS_FILE, THIS_PROCESS, ProcessIdentity, SqliteJobStore
 from lib.png_metadata import embed_settings, read_settings
 from lib.store import HistoryStore
 from tests.app_testing import (
@@ -475,6 +475,11 @@ def test_generate_returns_at_once_and_the_panel_follows_the_job(data_dir: Path) 
         assert history(data_dir, workspace_of(at)) == []  # not back yet: the page did not wait for it
         at.text_area(key="generate_prompt").set_value("a second prompt, typed while the first runs").run()
         assert at.text_area(key="generate_prompt").value.startswith("a second prompt")
+        at.switch_page("app_pages/history.py").run()
+        at.switch_page("app_pages/generate.py").run()
+        assert len(_panel_lines(at)) == 1  # read from the job rows: leaving the page loses nothing
+        rows = b"".join(path.read_bytes() for path in data_dir.glob(f"{JOBS_FILE}*"))  # with its WAL
+        assert PROMPT.encode() in rows and b"sk_test_jobs" not in rows  # the key never reaches a row
 
         finish_jobs(at)
     assert _panel_lines(at) == []
