@@ -21,7 +21,6 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], bool]] = {
     "engines_speed.py": (("s/MP",), False),
     "bg_quality.py": (("IoU",), False),
     "batch_generation.py": (("workspace s", "page s"), False),
-    "batch_generation.py": (("workspace s", "page s"), False),
     "startup.py": (("ratio app/hello",), True),
     "memory_per_session.py": (("RSS MB",), True),
     "concurrent_users.py": (("crowd p95",), True),
