@@ -38,10 +38,10 @@ def _assert_plain(error: HistorySaveError) -> None:
 
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 96 KB filesystem (tmpfs): enough for the database, too small for a 200 KB image."""
+    """A real 192 KB filesystem (tmpfs): room for the database and its index, not for a 200 KB image."""
     mount_point = tmp_path / "tiny"
     mount_point.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(mount_point)],
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=192k", "tmpfs", str(mount_point)],
                             capture_output=True, check=False)
     if result.returncode != 0:
         pytest.skip("mounting a tiny tmpfs needs root (CAP_SYS_ADMIN)")
