@@ -13,6 +13,7 @@ used in a path.
 
 from __future__ import annotations
 
+import abc
 import builtins
 import contextlib
 import errno
@@ -32,11 +33,11 @@ import time
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Self
 
 from PIL import Image, ImageOps
 
@@ -232,25 +233,16 @@ class _InputFile:
     data: bytes = field(repr=False)
 
 
-class HistoryStore:
-    """Thread-safe history of every workspace, in one folder; share one instance between all users."""
+class HistoryStoreBase(abc.ABC):
+    """What every history store does the same way, whatever holds its rows and images.
 
-    def __init__(self, root: Path | str, *, busy_timeout: float = 30.0) -> None:
-        self.root = Path(root).resolve()
-        self._images = self.root / "images"
-        self._images.mkdir(parents=True, exist_ok=True)
-        self._database = self.root / DATABASE_NAME
-        self._busy_timeout = busy_timeout
-        self._lock = threading.Lock()
-        # Held while input files are written or released, so a file is never removed between another
-        # save finding it on disk and that save's row referring to it.
-        self._inputs_lock = threading.Lock()
-        self._idle: list[sqlite3.Connection] = []
-        self._closed = False
-        with self._connection() as db:
-            db.execute("PRAGMA journal_mode = WAL")
-            _migrate(db)
-        self.sweep_leftovers()
+    The algorithms (saving a result, reading images, the export zip) live here once; each backend supplies
+    small primitives: where rows and images are read and written, and how a failed save is described.
+    """
+
+    # The failures a save turns into a HistorySaveError, and the log that tells operators about them.
+    _SAVE_ERRORS: tuple[type[BaseException], ...] = (OSError,)
+    _HISTORY_NAME = "history"
 
     # -- writing -------------------------------------------------------------------------------------
 
@@ -258,11 +250,11 @@ class HistoryStore:
             model: str | None = None, aspect_ratio: str | None = None, credits_used: int | None = None,
             text: str | None = None, input_images: Sequence[bytes] = (),
             source_name: str | None = None) -> HistoryEntry:
-        """Save one result (files first, then its rows) and return it; any decodable image is kept as PNG.
+        """Save one result (image first, then its rows) and return it; any decodable image is kept as PNG.
 
         input_images are the images an edit or cut-out was made from, each stored once per workspace;
         source_name is the uploaded file's name, kept for cut-outs' captions and downloads. Bad input is a
-        ValueError; a disk or database failure is a HistorySaveError that carries the unsaved result.
+        ValueError; a storage or database failure is a HistorySaveError that carries the unsaved result.
         """
         _check_workspace_id(workspace_id)
         _check_kind(kind, image_png, text)
@@ -283,11 +275,200 @@ class HistoryStore:
         stored_png = embed_settings(png, entry.settings()) if png is not None else None
         try:
             self._save(entry, stored_png, inputs)
-        except (OSError, sqlite3.Error) as exc:
-            logger.warning("Could not save a %s to history: %s", kind, _failure_kind(exc))
-            raise HistorySaveError(_save_failure_message(kind, exc), entry=entry,
+        except self._SAVE_ERRORS as exc:
+            logging.getLogger(type(self).__module__).warning(
+                "Could not save a %s to %s: %s", kind, self._HISTORY_NAME, self._failure_cause(exc))
+            raise HistorySaveError(self._failure_message(kind, exc), entry=entry,
                                    image_png=stored_png) from exc
         return entry
+
+    @abc.abstractmethod
+    def delete(self, workspace_id: str, entry_id: str) -> bool:
+        """Remove an entry, its image and any input image no other entry uses; False when there is none."""
+
+    @abc.abstractmethod
+    def adopt_workspace(self, old_id: str, new_id: str) -> int:
+        """Move every entry of old_id (rows, thumbnails, images, inputs) to new_id; returns how many moved."""
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def list(self, workspace_id: str, *, kind: str | None = None, limit: int = 24, offset: int = 0,
+             search: str | None = None) -> builtins.list[HistoryEntry]:
+        """One page of a workspace's entries, newest first (thumbnails included, full images not)."""
+
+    @abc.abstractmethod
+    def count(self, workspace_id: str, *, kind: str | None = None, search: str | None = None) -> int:
+        """Number of entries in a workspace (optionally of one kind, matching a search as list() does)."""
+
+    @abc.abstractmethod
+    def get(self, workspace_id: str, entry_id: str) -> HistoryEntry | None:
+        """One entry of this workspace, or None (also for another workspace's entry)."""
+
+    def image_png(self, workspace_id: str, entry_id: str) -> bytes | None:
+        """The stored PNG with its settings in text chunks, or None when there is no such image."""
+        if not _valid_ids(workspace_id, entry_id) or not self._has_image(workspace_id, entry_id):
+            return None
+        return self._read_image(workspace_id, entry_id)  # None: deleted from another tab a moment ago
+
+    def input_images(self, workspace_id: str, entry_id: str) -> builtins.list[bytes]:
+        """The input images an entry was made from, in the order they were sent ([] when none)."""
+        if not _valid_ids(workspace_id, entry_id):
+            return []
+        found = (self._read_input(workspace_id, name) for name in self._input_names(entry_id, workspace_id))
+        return [data for data in found if data is not None]  # missing: entry deleted meanwhile
+
+    # -- export --------------------------------------------------------------------------------------
+
+    def export_zip(self, workspace_id: str) -> bytes:
+        """A zip of every image of the workspace, their input images, and history.json (newest first)."""
+        buffer = io.BytesIO()
+        self.write_zip(workspace_id, buffer)
+        return buffer.getvalue()
+
+    def write_zip(self, workspace_id: str, out: BinaryIO) -> int:
+        """Write the export zip to a binary file object, one image in memory at a time; returns images.
+
+        Input images go in inputs/, each once however many entries used it; history.json lists each
+        entry's inputs by their names in the zip.
+        """
+        digits = max(3, len(str(self.count(workspace_id))))
+        images = 0
+        written_inputs: set[str] = set()
+        # history.json goes last (it names the files actually written) and is spooled to disk as it grows,
+        # so a long history costs no more memory than a short one.
+        with zipfile.ZipFile(out, "w") as archive, \
+                tempfile.SpooledTemporaryFile(max_size=1_000_000, mode="w+b") as history:
+            history.write(b"[")
+            for entry in self._iter_entries(workspace_id):
+                name = None
+                if entry.has_image:
+                    data = self._read_image(workspace_id, entry.id)
+                    if data is None:  # deleted while exporting: leave it out
+                        continue
+                    images += 1
+                    name = f"{images:0{digits}d}-{entry.kind}-{entry.file_words}.png"
+                    _write_member(archive, name, data, entry.created_at)
+                inputs = self._export_inputs(archive, entry, written_inputs) if entry.input_count else []
+                item = json.dumps({**entry.settings(), "file": name, "inputs": inputs},
+                                  ensure_ascii=False, indent=2)
+                separator = "," if history.tell() > 1 else ""
+                history.write(f"{separator}\n{textwrap.indent(item, '  ')}".encode())
+            history.write(b"\n]\n")
+            history.seek(0)
+            info = zipfile.ZipInfo(SETTINGS_FILE, date_time=_zip_time(time.time()))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w") as member:
+                shutil.copyfileobj(history, member)
+        return images
+
+    # -- upkeep and lifecycle ------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def sweep_leftovers(self, min_age_seconds: float = LEFTOVER_MIN_AGE_SECONDS) -> int:
+        """Remove what a crash left behind (images and inputs no row lists); returns how many."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Close the database connections; the store is unusable afterwards."""
+
+    def __enter__(self) -> Self:
+        """The store itself, closed when the block ends."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close the store."""
+        self.close()
+
+    # -- the primitives each backend supplies --------------------------------------------------------
+
+    @abc.abstractmethod
+    def _save(self, entry: HistoryEntry, stored_png: bytes | None, inputs: Sequence[_InputFile]) -> None:
+        """Write the entry's image and inputs, then its rows; on failure nothing of it remains."""
+
+    @abc.abstractmethod
+    def _failure_cause(self, exc: BaseException) -> str:
+        """A short cause of a failed save for the log (never a path, URL or key)."""
+
+    @abc.abstractmethod
+    def _failure_message(self, kind: str, exc: BaseException) -> str:
+        """The plain-words message of a failed save."""
+
+    @abc.abstractmethod
+    def _has_image(self, workspace_id: str, entry_id: str) -> bool:
+        """True when this workspace has this entry and its row says it has an image."""
+
+    @abc.abstractmethod
+    def _read_image(self, workspace_id: str, entry_id: str) -> bytes | None:
+        """An entry's stored PNG, or None when it is not there (deleted meanwhile)."""
+
+    @abc.abstractmethod
+    def _read_input(self, workspace_id: str, file: str) -> bytes | None:
+        """A kept input image, or None when it is not there (deleted meanwhile)."""
+
+    @abc.abstractmethod
+    def _input_names(self, entry_id: str, workspace_id: str | None = None) -> builtins.list[str]:
+        """The file names of an entry's input images in the order sent (only in workspace_id when given)."""
+
+    @abc.abstractmethod
+    def _entries_page(self, workspace_id: str, after: tuple[float, int] | None,
+                      limit: int) -> builtins.list[tuple[HistoryEntry, int]]:
+        """Up to limit (entry without thumbnail, seq) of a workspace, newest first, older than after."""
+
+    def _export_inputs(
+        self, archive: zipfile.ZipFile, entry: HistoryEntry, written: set[str]
+    ) -> builtins.list[str]:
+        """Add an entry's input images to the zip (each file once) and return their names in it."""
+        names = []
+        for file in self._input_names(entry.id):
+            member = f"{INPUTS_FOLDER}/{file}"
+            if member not in written:
+                data = self._read_input(entry.workspace_id, file)
+                if data is None:
+                    continue
+                _write_member(archive, member, data, entry.created_at)
+                written.add(member)
+            names.append(member)
+        return names
+
+    def _iter_entries(self, workspace_id: str) -> Iterator[HistoryEntry]:
+        """Every entry of a workspace, newest first, in batches, without holding a read open between them."""
+        if not is_valid_workspace_id(workspace_id):
+            return
+        after: tuple[float, int] | None = None
+        while True:
+            page = self._entries_page(workspace_id, after, _EXPORT_BATCH)
+            for entry, _seq in page:
+                yield entry
+            if len(page) < _EXPORT_BATCH:
+                return
+            last, seq = page[-1]
+            after = (last.created_at, seq)
+
+
+class HistoryStore(HistoryStoreBase):
+    """Thread-safe history of every workspace, in one folder; share one instance between all users."""
+
+    _SAVE_ERRORS = (OSError, sqlite3.Error)
+
+    def __init__(self, root: Path | str, *, busy_timeout: float = 30.0) -> None:
+        self.root = Path(root).resolve()
+        self._images = self.root / "images"
+        self._images.mkdir(parents=True, exist_ok=True)
+        self._database = self.root / DATABASE_NAME
+        self._busy_timeout = busy_timeout
+        self._lock = threading.Lock()
+        # Held while input files are written or released, so a file is never removed between another
+        # save finding it on disk and that save's row referring to it.
+        self._inputs_lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._closed = False
+        with self._connection() as db:
+            db.execute("PRAGMA journal_mode = WAL")
+            _migrate(db)
+        self.sweep_leftovers()
+
+    # -- writing -------------------------------------------------------------------------------------
 
     def delete(self, workspace_id: str, entry_id: str) -> bool:
         """Remove an entry, its image and any input image no other entry uses; False when there is none."""
@@ -414,79 +595,6 @@ class HistoryStore:
                              (workspace_id, entry_id)).fetchone()
         return _entry(row) if row else None
 
-    def image_png(self, workspace_id: str, entry_id: str) -> bytes | None:
-        """The stored PNG with its settings in text chunks, or None when there is no such image."""
-        if not _valid_ids(workspace_id, entry_id):
-            return None
-        with self._connection() as db:
-            row = db.execute("SELECT has_image FROM entries WHERE workspace_id = ? AND id = ?",
-                             (workspace_id, entry_id)).fetchone()
-        if not row or not row["has_image"]:
-            return None
-        try:
-            return self._image_path(workspace_id, entry_id).read_bytes()
-        except FileNotFoundError:  # deleted from another tab a moment ago
-            return None
-
-    def input_images(self, workspace_id: str, entry_id: str) -> builtins.list[bytes]:
-        """The input images an entry was made from, in the order they were sent ([] when none)."""
-        if not _valid_ids(workspace_id, entry_id):
-            return []
-        with self._connection() as db:
-            files = [row["file"] for row in db.execute(
-                "SELECT file FROM entry_inputs WHERE workspace_id = ? AND entry_id = ? ORDER BY position",
-                (workspace_id, entry_id))]
-        images = []
-        for name in files:
-            with contextlib.suppress(FileNotFoundError):  # entry deleted from another tab meanwhile
-                images.append(self._input_path(workspace_id, name).read_bytes())
-        return images
-
-    # -- export --------------------------------------------------------------------------------------
-
-    def export_zip(self, workspace_id: str) -> bytes:
-        """A zip of every image of the workspace, their input images, and history.json (newest first)."""
-        buffer = io.BytesIO()
-        self.write_zip(workspace_id, buffer)
-        return buffer.getvalue()
-
-    def write_zip(self, workspace_id: str, out: BinaryIO) -> int:
-        """Write the export zip to a binary file object, one image in memory at a time; returns images.
-
-        Input images go in inputs/, each once however many entries used it; history.json lists each
-        entry's inputs by their names in the zip.
-        """
-        digits = max(3, len(str(self.count(workspace_id))))
-        images = 0
-        written_inputs: set[str] = set()
-        # history.json goes last (it names the files actually written) and is spooled to disk as it grows,
-        # so a long history costs no more memory than a short one.
-        with zipfile.ZipFile(out, "w") as archive, \
-                tempfile.SpooledTemporaryFile(max_size=1_000_000, mode="w+b") as history:
-            history.write(b"[")
-            for entry in self._iter_entries(workspace_id):
-                name = None
-                if entry.has_image:
-                    try:
-                        data = self._image_path(workspace_id, entry.id).read_bytes()
-                    except FileNotFoundError:  # deleted while exporting: leave it out
-                        continue
-                    images += 1
-                    name = f"{images:0{digits}d}-{entry.kind}-{entry.file_words}.png"
-                    _write_member(archive, name, data, entry.created_at)
-                inputs = self._export_inputs(archive, entry, written_inputs) if entry.input_count else []
-                item = json.dumps({**entry.settings(), "file": name, "inputs": inputs},
-                                  ensure_ascii=False, indent=2)
-                separator = "," if history.tell() > 1 else ""
-                history.write(f"{separator}\n{textwrap.indent(item, '  ')}".encode())
-            history.write(b"\n]\n")
-            history.seek(0)
-            info = zipfile.ZipInfo(SETTINGS_FILE, date_time=_zip_time(time.time()))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with archive.open(info, "w") as member:
-                shutil.copyfileobj(history, member)
-        return images
-
     # -- upkeep --------------------------------------------------------------------------------------
 
     def sweep_leftovers(self, min_age_seconds: float = LEFTOVER_MIN_AGE_SECONDS) -> int:
@@ -520,14 +628,6 @@ class HistoryStore:
             idle, self._idle = self._idle, []
         for db in idle:
             db.close()
-
-    def __enter__(self) -> HistoryStore:
-        """The store itself, closed when the block ends."""
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """Close the store."""
-        self.close()
 
     # -- internals -----------------------------------------------------------------------------------
 
@@ -567,26 +667,6 @@ class HistoryStore:
             if path is not None:
                 path.unlink(missing_ok=True)
             raise
-
-    def _export_inputs(
-        self, archive: zipfile.ZipFile, entry: HistoryEntry, written: set[str]
-    ) -> builtins.list[str]:
-        """Add an entry's input images to the zip (each file once) and return their names in it."""
-        with self._connection() as db:
-            files = [row["file"] for row in db.execute(
-                "SELECT file FROM entry_inputs WHERE entry_id = ? ORDER BY position", (entry.id,))]
-        names = []
-        for file in files:
-            member = f"{INPUTS_FOLDER}/{file}"
-            if member not in written:
-                try:
-                    data = self._input_path(entry.workspace_id, file).read_bytes()
-                except FileNotFoundError:
-                    continue
-                _write_member(archive, member, data, entry.created_at)
-                written.add(member)
-            names.append(member)
-        return names
 
     def _sweep_workspace(self, folder: Path, cutoff: float) -> int:
         """Sweep one workspace folder: old temp files, and old images and inputs that no row lists."""
@@ -665,28 +745,61 @@ class HistoryStore:
             raise ValueError("invalid input image name")
         return self._images / workspace_id / INPUTS_FOLDER / file
 
-    def _iter_entries(self, workspace_id: str) -> Iterator[HistoryEntry]:
-        """Every entry of a workspace, newest first, in batches, without holding a read open between them."""
-        if not is_valid_workspace_id(workspace_id):
-            return
-        last: tuple[float, int] | None = None
-        while True:
-            with self._connection() as db:
-                if last is None:
-                    rows = db.execute(f"SELECT {_SELECT_WITHOUT_THUMBNAIL}, seq FROM entries "
-                                      f"WHERE workspace_id = ? {_NEWEST_FIRST} LIMIT ?",
-                                      (workspace_id, _EXPORT_BATCH)).fetchall()
-                else:
-                    rows = db.execute(
-                        f"SELECT {_SELECT_WITHOUT_THUMBNAIL}, seq FROM entries WHERE workspace_id = ? "
-                        f"AND (created_at, seq) < (?, ?) {_NEWEST_FIRST} LIMIT ?",
-                        (workspace_id, *last, _EXPORT_BATCH),
-                    ).fetchall()
-            for row in rows:
-                yield _entry(row)
-            if len(rows) < _EXPORT_BATCH:
-                return
-            last = (rows[-1]["created_at"], rows[-1]["seq"])
+    def _has_image(self, workspace_id: str, entry_id: str) -> bool:
+        """True when this workspace has this entry and its row says it has an image."""
+        with self._connection() as db:
+            row = db.execute("SELECT has_image FROM entries WHERE workspace_id = ? AND id = ?",
+                             (workspace_id, entry_id)).fetchone()
+        return bool(row and row["has_image"])
+
+    def _read_image(self, workspace_id: str, entry_id: str) -> bytes | None:
+        """An entry's PNG file, or None when it is not there (deleted from another tab meanwhile)."""
+        try:
+            return self._image_path(workspace_id, entry_id).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def _read_input(self, workspace_id: str, file: str) -> bytes | None:
+        """A kept input image's file, or None when it is not there (entry deleted meanwhile)."""
+        try:
+            return self._input_path(workspace_id, file).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def _input_names(self, entry_id: str, workspace_id: str | None = None) -> builtins.list[str]:
+        """The file names of an entry's input images in the order sent (only in workspace_id when given)."""
+        with self._connection() as db:
+            if workspace_id is None:
+                rows = db.execute("SELECT file FROM entry_inputs WHERE entry_id = ? ORDER BY position",
+                                  (entry_id,))
+            else:
+                rows = db.execute("SELECT file FROM entry_inputs WHERE workspace_id = ? AND entry_id = ? "
+                                  "ORDER BY position", (workspace_id, entry_id))
+            return [row["file"] for row in rows]
+
+    def _entries_page(self, workspace_id: str, after: tuple[float, int] | None,
+                      limit: int) -> builtins.list[tuple[HistoryEntry, int]]:
+        """Up to limit (entry without thumbnail, seq) of a workspace, newest first, older than after."""
+        with self._connection() as db:
+            if after is None:
+                rows = db.execute(f"SELECT {_SELECT_WITHOUT_THUMBNAIL}, seq FROM entries "
+                                  f"WHERE workspace_id = ? {_NEWEST_FIRST} LIMIT ?",
+                                  (workspace_id, limit)).fetchall()
+            else:
+                rows = db.execute(
+                    f"SELECT {_SELECT_WITHOUT_THUMBNAIL}, seq FROM entries WHERE workspace_id = ? "
+                    f"AND (created_at, seq) < (?, ?) {_NEWEST_FIRST} LIMIT ?",
+                    (workspace_id, *after, limit),
+                ).fetchall()
+        return [(_entry(row), row["seq"]) for row in rows]
+
+    def _failure_cause(self, exc: BaseException) -> str:
+        """The cause in one word: full, read-only, busy, damaged or other."""
+        return _failure_kind(exc)
+
+    def _failure_message(self, kind: str, exc: BaseException) -> str:
+        """The plain-words message of a failed save to the history folder."""
+        return _save_failure_message(kind, exc)
 
 
 def _migrate(db: sqlite3.Connection) -> None:
@@ -931,12 +1044,16 @@ _FAILURE_WORDS = {
 
 
 def _save_failure_message(kind: str, exc: BaseException) -> str:
+    """The plain-words message of a failed save to the history folder."""
+    return _unsaved_message(kind, _FAILURE_WORDS[_failure_kind(exc)])
+
+
+def _unsaved_message(kind: str, why: str) -> str:
     """The plain-words message of a failed save: what is not lost, why it failed, and what to do."""
     made = "The prompt was enhanced" if kind == "enhancement" else "The image was made"
-    keep = ("copy it now" if kind == "enhancement"
-            else "download it now, as it is not in History")
-    return f"{made} but could not be saved to history: {_FAILURE_WORDS[_failure_kind(exc)]}. " \
-           f"It is still shown here for this session: {keep}."
+    keep = "copy it now" if kind == "enhancement" else "download it now, as it is not in History"
+    return (f"{made} but could not be saved to history: {why}. "
+            f"It is still shown here for this session: {keep}.")
 
 
 def _row_values(entry: HistoryEntry) -> dict[str, Any]:
@@ -946,10 +1063,12 @@ def _row_values(entry: HistoryEntry) -> dict[str, Any]:
     return values
 
 
-def _entry(row: sqlite3.Row) -> HistoryEntry:
-    """HistoryEntry from a row read with _SELECT (columns by name)."""
+def _entry(row: sqlite3.Row | Mapping[str, Any]) -> HistoryEntry:
+    """HistoryEntry from a row read with _SELECT (columns by name), from either database."""
     values = {name: row[name] for name in _ENTRY_COLUMNS}
     values["has_image"] = bool(values["has_image"])
+    if values["thumbnail"] is not None and not isinstance(values["thumbnail"], bytes):
+        values["thumbnail"] = bytes(values["thumbnail"])  # PostgreSQL's bytea reads as a memoryview
     return HistoryEntry(**values, input_count=int(row["input_count"]))
 
 

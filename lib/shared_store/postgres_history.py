@@ -16,18 +16,10 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import io
-import json
 import logging
-import secrets
-import shutil
-import tempfile
-import textwrap
 import threading
-import time
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, BinaryIO
+from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -36,7 +28,6 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from lib.errors import ImageStudioError
 from lib.object_storage import ObjectStorage
-from lib.png_metadata import embed_settings
 from lib.shared_store.schema import migrate
 
 # The SQLite store's module-level rules are the one home of validation, image preparation, naming and
@@ -44,25 +35,19 @@ from lib.shared_store.schema import migrate
 from lib.store import (
     _ENTRY_COLUMNS,
     _ENTRY_ID,
-    _EXPORT_BATCH,
     _INPUT_FILE,
     INPUTS_FOLDER,
     KINDS,
     LEFTOVER_MIN_AGE_SECONDS,
-    SETTINGS_FILE,
     HistoryEntry,
-    HistorySaveError,
-    _check_kind,
+    HistoryStoreBase,
     _check_workspace_id,
-    _clean_source_name,
-    _input_files,
+    _entry,
     _InputFile,
-    _prepare_image,
     _search_terms,
     _search_words,
+    _unsaved_message,
     _valid_ids,
-    _write_member,
-    _zip_time,
     is_valid_workspace_id,
 )
 
@@ -88,8 +73,11 @@ class HistoryDatabaseError(ImageStudioError):
     """The history database could not be reached at start; the message names it (never its password)."""
 
 
-class PostgresHistoryStore:
+class PostgresHistoryStore(HistoryStoreBase):
     """Thread-safe history of every workspace in PostgreSQL and object storage; share one per process."""
+
+    _SAVE_ERRORS = (OSError, psycopg.Error)
+    _HISTORY_NAME = "the shared history"
 
     def __init__(self, database_url: str, objects: ObjectStorage, *, max_connections: int = 10,
                  connect_timeout: float = 10.0, sweep_at_start: bool = True) -> None:
@@ -117,39 +105,6 @@ class PostgresHistoryStore:
             self.sweep_leftovers()
 
     # -- writing -------------------------------------------------------------------------------------
-
-    def add(self, workspace_id: str, kind: str, *, prompt: str, image_png: bytes | None = None,
-            model: str | None = None, aspect_ratio: str | None = None, credits_used: int | None = None,
-            text: str | None = None, input_images: Sequence[bytes] = (),
-            source_name: str | None = None) -> HistoryEntry:
-        """Save one result (objects first, then its rows) and return it; any decodable image is kept as PNG.
-
-        Same meaning as HistoryStore.add: bad input is a ValueError; a database or object store failure
-        is a HistorySaveError that carries the unsaved result.
-        """
-        _check_workspace_id(workspace_id)
-        _check_kind(kind, image_png, text)
-        if not isinstance(prompt, str):
-            raise ValueError("prompt must be text")
-        inputs = _input_files(kind, input_images)
-        png, width, height, thumb = None, None, None, None
-        if image_png is not None:
-            png, width, height, thumb = _prepare_image(image_png)
-        entry = HistoryEntry(
-            id=secrets.token_hex(12), workspace_id=workspace_id, kind=kind, prompt=prompt, model=model,
-            aspect_ratio=aspect_ratio, created_at=time.time(), credits_used=credits_used, width=width,
-            height=height, text=text, thumbnail=thumb, has_image=png is not None,
-            source_name=_clean_source_name(source_name) if kind == "cutout" else None,
-            input_count=len(inputs),
-        )
-        stored_png = embed_settings(png, entry.settings()) if png is not None else None
-        try:
-            self._save(entry, stored_png, inputs)
-        except (OSError, psycopg.Error) as exc:
-            logger.warning("Could not save a %s to the shared history: %s", kind, type(exc).__name__)
-            raise HistorySaveError(_save_failure_message(kind, exc), entry=entry,
-                                   image_png=stored_png) from exc
-        return entry
 
     def delete(self, workspace_id: str, entry_id: str) -> bool:
         """Remove an entry, its image and any input image no other entry uses; False when there is none."""
@@ -254,66 +209,6 @@ class PostgresHistoryStore:
                              (workspace_id, entry_id)).fetchone()
         return _entry(row) if row else None
 
-    def image_png(self, workspace_id: str, entry_id: str) -> bytes | None:
-        """The stored PNG with its settings in text chunks, or None when there is no such image."""
-        if not _valid_ids(workspace_id, entry_id):
-            return None
-        with self._connection() as db:
-            row = db.execute("SELECT has_image FROM history_entries WHERE workspace_id = %s AND id = %s",
-                             (workspace_id, entry_id)).fetchone()
-        if not row or not row["has_image"]:
-            return None
-        return self.objects.get(_image_key(workspace_id, entry_id))  # None: deleted a moment ago
-
-    def input_images(self, workspace_id: str, entry_id: str) -> builtins.list[bytes]:
-        """The input images an entry was made from, in the order they were sent ([] when none)."""
-        if not _valid_ids(workspace_id, entry_id):
-            return []
-        with self._connection() as db:
-            files = [row["file"] for row in db.execute(
-                "SELECT file FROM history_inputs WHERE workspace_id = %s AND entry_id = %s ORDER BY position",
-                (workspace_id, entry_id))]
-        found = (self.objects.get(_input_key(workspace_id, name)) for name in files)
-        return [data for data in found if data is not None]  # missing: entry deleted meanwhile
-
-    # -- export --------------------------------------------------------------------------------------
-
-    def export_zip(self, workspace_id: str) -> bytes:
-        """A zip of every image of the workspace, their input images, and history.json (newest first)."""
-        buffer = io.BytesIO()
-        self.write_zip(workspace_id, buffer)
-        return buffer.getvalue()
-
-    def write_zip(self, workspace_id: str, out: BinaryIO) -> int:
-        """Write the export zip to a binary file object, one image in memory at a time; returns images."""
-        digits = max(3, len(str(self.count(workspace_id))))
-        images = 0
-        written_inputs: set[str] = set()
-        with zipfile.ZipFile(out, "w") as archive, \
-                tempfile.SpooledTemporaryFile(max_size=1_000_000, mode="w+b") as history:
-            history.write(b"[")
-            for entry in self._iter_entries(workspace_id):
-                name = None
-                if entry.has_image:
-                    data = self.objects.get(_image_key(workspace_id, entry.id))
-                    if data is None:  # deleted while exporting: leave it out
-                        continue
-                    images += 1
-                    name = f"{images:0{digits}d}-{entry.kind}-{entry.file_words}.png"
-                    _write_member(archive, name, data, entry.created_at)
-                inputs = self._export_inputs(archive, entry, written_inputs) if entry.input_count else []
-                item = json.dumps({**entry.settings(), "file": name, "inputs": inputs},
-                                  ensure_ascii=False, indent=2)
-                separator = "," if history.tell() > 1 else ""
-                history.write(f"{separator}\n{textwrap.indent(item, '  ')}".encode())
-            history.write(b"\n]\n")
-            history.seek(0)
-            info = zipfile.ZipInfo(SETTINGS_FILE, date_time=_zip_time(time.time()))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with archive.open(info, "w") as member:
-                shutil.copyfileobj(history, member)
-        return images
-
     # -- upkeep --------------------------------------------------------------------------------------
 
     def sweep_leftovers(self, min_age_seconds: float = LEFTOVER_MIN_AGE_SECONDS) -> int:
@@ -346,14 +241,6 @@ class PostgresHistoryStore:
         with self._lock:
             self._closed = True
         self._pool.close()
-
-    def __enter__(self) -> PostgresHistoryStore:
-        """The store itself, closed when the block ends."""
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """Close the store."""
-        self.close()
 
     # -- internals -----------------------------------------------------------------------------------
 
@@ -395,25 +282,6 @@ class PostgresHistoryStore:
                         self.objects.delete(key)
                 raise
 
-    def _export_inputs(
-        self, archive: zipfile.ZipFile, entry: HistoryEntry, written: set[str]
-    ) -> builtins.list[str]:
-        """Add an entry's input images to the zip (each once) and return their names in it."""
-        with self._connection() as db:
-            files = [row["file"] for row in db.execute(
-                "SELECT file FROM history_inputs WHERE entry_id = %s ORDER BY position", (entry.id,))]
-        names = []
-        for file in files:
-            member = f"{INPUTS_FOLDER}/{file}"
-            if member not in written:
-                data = self.objects.get(_input_key(entry.workspace_id, file))
-                if data is None:
-                    continue
-                _write_member(archive, member, data, entry.created_at)
-                written.add(member)
-            names.append(member)
-        return names
-
     def _sweep_workspace(self, workspace_id: str, keys: builtins.list[str]) -> int:
         """Sweep one workspace's objects, under its lock: images and inputs that no row lists go."""
         removed = 0
@@ -435,27 +303,54 @@ class PostgresHistoryStore:
                     removed += 1
         return removed
 
-    def _iter_entries(self, workspace_id: str) -> Iterator[HistoryEntry]:
-        """Every entry of a workspace, newest first, in batches, without holding a read open between them."""
-        if not is_valid_workspace_id(workspace_id):
-            return
-        last: tuple[float, int] | None = None
-        while True:
-            with self._connection() as db:
-                if last is None:
-                    rows = db.execute(f"SELECT {_SELECT_WITHOUT_THUMBNAIL}, seq FROM history_entries "
-                                      f"WHERE workspace_id = %s {_NEWEST_FIRST} LIMIT %s",
-                                      (workspace_id, _EXPORT_BATCH)).fetchall()
-                else:
-                    rows = db.execute(
-                        f"SELECT {_SELECT_WITHOUT_THUMBNAIL}, seq FROM history_entries "
-                        f"WHERE workspace_id = %s AND (created_at, seq) < (%s, %s) {_NEWEST_FIRST} LIMIT %s",
-                        (workspace_id, *last, _EXPORT_BATCH)).fetchall()
-            for row in rows:
-                yield _entry(row)
-            if len(rows) < _EXPORT_BATCH:
-                return
-            last = (rows[-1]["created_at"], rows[-1]["seq"])
+    def _has_image(self, workspace_id: str, entry_id: str) -> bool:
+        """True when this workspace has this entry and its row says it has an image."""
+        with self._connection() as db:
+            row = db.execute("SELECT has_image FROM history_entries WHERE workspace_id = %s AND id = %s",
+                             (workspace_id, entry_id)).fetchone()
+        return bool(row and row["has_image"])
+
+    def _read_image(self, workspace_id: str, entry_id: str) -> bytes | None:
+        """An entry's PNG object, or None when it is not there (deleted meanwhile)."""
+        return self.objects.get(_image_key(workspace_id, entry_id))
+
+    def _read_input(self, workspace_id: str, file: str) -> bytes | None:
+        """A kept input image's object, or None when it is not there (deleted meanwhile)."""
+        return self.objects.get(_input_key(workspace_id, file))
+
+    def _input_names(self, entry_id: str, workspace_id: str | None = None) -> builtins.list[str]:
+        """The file names of an entry's input images in the order sent (only in workspace_id when given)."""
+        with self._connection() as db:
+            if workspace_id is None:
+                rows = db.execute("SELECT file FROM history_inputs WHERE entry_id = %s ORDER BY position",
+                                  (entry_id,))
+            else:
+                rows = db.execute("SELECT file FROM history_inputs WHERE workspace_id = %s AND entry_id = %s "
+                                  "ORDER BY position", (workspace_id, entry_id))
+            return [row["file"] for row in rows]
+
+    def _entries_page(self, workspace_id: str, after: tuple[float, int] | None,
+                      limit: int) -> builtins.list[tuple[HistoryEntry, int]]:
+        """Up to limit (entry without thumbnail, seq) of a workspace, newest first, older than after."""
+        with self._connection() as db:
+            if after is None:
+                rows = db.execute(f"SELECT {_SELECT_WITHOUT_THUMBNAIL}, seq FROM history_entries "
+                                  f"WHERE workspace_id = %s {_NEWEST_FIRST} LIMIT %s",
+                                  (workspace_id, limit)).fetchall()
+            else:
+                rows = db.execute(
+                    f"SELECT {_SELECT_WITHOUT_THUMBNAIL}, seq FROM history_entries "
+                    f"WHERE workspace_id = %s AND (created_at, seq) < (%s, %s) {_NEWEST_FIRST} LIMIT %s",
+                    (workspace_id, *after, limit)).fetchall()
+        return [(_entry(row), row["seq"]) for row in rows]
+
+    def _failure_cause(self, exc: BaseException) -> str:
+        """The failure's type name: never the URL, bucket or key its message may hold."""
+        return type(exc).__name__
+
+    def _failure_message(self, kind: str, exc: BaseException) -> str:
+        """The plain-words message of a failed save to the shared history."""
+        return _save_failure_message(kind, exc)
 
 
 @contextlib.contextmanager
@@ -504,15 +399,6 @@ def _row_values(entry: HistoryEntry) -> dict[str, Any]:
     values = {name: getattr(entry, name) for name in _ENTRY_COLUMNS}
     values["search_words"] = _search_words(entry.prompt, entry.source_name)
     return values
-
-
-def _entry(row: dict[str, Any]) -> HistoryEntry:
-    """HistoryEntry from a row read with _SELECT (columns by name)."""
-    values = {name: row[name] for name in _ENTRY_COLUMNS}
-    values["has_image"] = bool(values["has_image"])
-    if values["thumbnail"] is not None:
-        values["thumbnail"] = bytes(values["thumbnail"])
-    return HistoryEntry(**values, input_count=int(row["input_count"]))
 
 
 def _image_key(workspace_id: str, entry_id: str) -> str:
@@ -565,11 +451,8 @@ def _display_database(url: str) -> str:
 
 def _save_failure_message(kind: str, exc: BaseException) -> str:
     """The plain-words message of a failed save: what is not lost, why it failed, and what to do."""
-    made = "The prompt was enhanced" if kind == "enhancement" else "The image was made"
-    keep = "copy it now" if kind == "enhancement" else "download it now, as it is not in History"
     if isinstance(exc, OSError):
         why = "the object store holding the images could not be written to. Check that it is running"
     else:
         why = "the history database could not be reached or refused the write. Try again in a moment"
-    return (f"{made} but could not be saved to history: {why}. "
-            f"It is still shown here for this session: {keep}.")
+    return _unsaved_message(kind, why)
