@@ -6,7 +6,6 @@ under the same advisory lock, so replicas starting together take turns.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,9 +15,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from lib.jobs import CREATE_INDEXES, CREATE_TABLE, JobStore, pyformat
 from lib.shared_store.postgres_history import HistoryDatabaseError
-from lib.shared_store.schema import _VERSION_TABLE, MIGRATION_LOCK_KEY, SchemaTooNewError
-
-logger = logging.getLogger(__name__)
+from lib.shared_store.schema import _VERSION_TABLE, MIGRATION_LOCK_KEY, SchemaTooNewError, apply_migrations
 
 COMPONENT = "jobs"
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
@@ -82,16 +79,7 @@ def migrate_jobs(db: psycopg.Connection[Any]) -> int:
             raise SchemaTooNewError(
                 f"The jobs table has schema version {found}, but this release of Image Studio knows "
                 f"versions up to {SCHEMA_VERSION}: run the newer release on every replica.")
-        for version, statements in MIGRATIONS:
-            if version <= found:
-                continue
-            with db.transaction():
-                for statement in statements:
-                    db.execute(statement)
-                db.execute("INSERT INTO schema_version (component, version) VALUES (%s, %s) "
-                           "ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version",
-                           (COMPONENT, version))
-            logger.info("Jobs schema migrated to version %d", version)
+        apply_migrations(db, COMPONENT, MIGRATIONS, found)
     finally:
         db.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
     return SCHEMA_VERSION

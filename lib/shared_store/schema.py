@@ -94,20 +94,26 @@ def migrate(db: psycopg.Connection[Any]) -> int:
                 f"The history database has schema version {found}, but this release of Image Studio "
                 f"knows versions up to {SCHEMA_VERSION}. A newer release has upgraded it: run that "
                 "release on every replica (this one will not serve, so as not to damage the history).")
-        for version, statements in MIGRATIONS:
-            if version <= found:
-                continue
-            with db.transaction():
-                for statement in statements:
-                    db.execute(statement)
-                db.execute("INSERT INTO schema_version (component, version) VALUES (%s, %s) "
-                           "ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version",
-                           (COMPONENT, version))
-            logger.info("History schema migrated to version %d", version)
+        apply_migrations(db, COMPONENT, MIGRATIONS, found)
         _add_trigram_index(db)
     finally:
         db.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
     return SCHEMA_VERSION
+
+
+def apply_migrations(db: psycopg.Connection[Any], component: str,
+                     migrations: tuple[tuple[int, tuple[str, ...]], ...], found: int) -> None:
+    """Run each of a component's migrations newer than found, each with its version in one transaction."""
+    for version, statements in migrations:
+        if version <= found:
+            continue
+        with db.transaction():
+            for statement in statements:
+                db.execute(statement)
+            db.execute("INSERT INTO schema_version (component, version) VALUES (%s, %s) "
+                       "ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version",
+                       (component, version))
+        logger.info("%s schema migrated to version %d", component.capitalize(), version)
 
 
 def current_version(db: psycopg.Connection[Any]) -> int:
