@@ -14,7 +14,7 @@ import streamlit as st
 from lib.contract import input_limit
 from lib.images import ImageInputError
 from lib.store import HistoryEntry, HistoryStore
-from lib.ui.markdown_text import plain, shorten
+from lib.ui.markdown_text import escape_markdown, shorten
 from lib.workspace import InputImage, check_upload
 
 # [{"workspace_id", "entry_id", "input", "name", "thumbnail"}]: "input" is the position among the entry's
@@ -87,19 +87,19 @@ def use_as_input(store: HistoryStore, entry: HistoryEntry) -> str | None:
     title = shorten(entry.title, _NAME_CHARS)
     carried = _carried()
     if any(item["entry_id"] == entry.id and item["input"] is None for item in carried):
-        return f"“{plain(title)}” is already an input image in Generate."
+        return f"“{escape_markdown(title)}” is already an input image in Generate."
     limit, who = _generate_limit()
     if len(carried) >= limit:
-        return (f"Generate's input images are full: {plain(who)} takes at most {limit}. Remove one there "
-                "first, then use this image again.")
+        return (f"Generate's input images are full: {escape_markdown(who)} takes at most {limit}. "
+                "Remove one there first, then use this image again.")
     thumbnail = _thumbnail(store, entry)
     if thumbnail is None:
         return "This item has no image to use: it may have been deleted from History."
     carried.append({"workspace_id": entry.workspace_id, "entry_id": entry.id, "input": None, "name": title,
                     "thumbnail": thumbnail})
     st.session_state[CARRIED] = carried
-    st.session_state[NOTE] = ("success", f"“{plain(title)}” added to the input images ({len(carried)} of "
-                                         f"{limit}): Generate sends it with the prompt.")
+    st.session_state[NOTE] = ("success", f"“{escape_markdown(title)}” added to the input images "
+                                         f"({len(carried)} of {limit}): Generate sends it with the prompt.")
     from lib.ui import generate_form  # see _generate_limit
 
     st.switch_page(generate_form.GENERATE_PAGE)

@@ -14,6 +14,7 @@ from lib.errors import ImageStudioError
 from lib.store import HistoryEntry, HistorySaveError
 from lib.thumbnails import on_checkerboard, on_colour, to_jpeg
 from lib.ui import carried_inputs, result_cards, session
+from lib.ui.markdown_text import escape_markdown, shorten
 from lib.ui.upload_checks import CheckedUpload
 from lib.workspace import (
     InputImage,
@@ -75,7 +76,7 @@ def history_photo_cutout() -> None:
     with st.container(horizontal=True, vertical_alignment="center", key="remove_background_from_history"):
         if offered["thumbnail"]:
             st.image(offered["thumbnail"], width=96)
-        st.markdown(f"**From History:** {result_cards.plain(result_cards.shorten(offered['title'], 120))}")
+        st.markdown(f"**From History:** {escape_markdown(shorten(offered['title'], 120))}")
         # An uploader cannot be filled by the app: this stands in for it until dropped or replaced.
         st.button("Drop", key="remove_background_drop_history", icon=":material/close:",
                   on_click=carried_inputs.drop_photo_to_cut_out,

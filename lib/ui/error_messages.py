@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lib.errors import AuthenticationError, ImageStudioError
 from lib.images import ImageInputError
+from lib.ui.markdown_text import escape_markdown
 
 # Where a key can be set, in the app's own words (the client's message can't know about the sidebar).
 WHERE_TO_SET_KEY = (
@@ -24,6 +25,19 @@ def explain(error: ImageStudioError | ImageInputError) -> str:
     if error.request_id:
         message += f" Request id: `{error.request_id}`"
     return message
+
+
+def explain_as_markdown(error: ImageStudioError | ImageInputError) -> str:
+    """explain() as Markdown in which the server's (or a file's) words show literally, never as markup."""
+    if isinstance(error, ImageInputError):
+        return escape_markdown(explain(error))  # all of it quotes a file name or the decoder
+    text = explain(error)
+    # A server's words are text: a [link](…), an image or a bare https://… stays inert.
+    if error.message:
+        text = text.replace(error.message, escape_markdown(error.message))
+    if error.request_id:  # shown in a code span: only a backtick could break out of it
+        text = text.replace(error.request_id, error.request_id.replace("`", "'"))
+    return text
 
 
 def _app_hint(error: ImageStudioError) -> str | None:

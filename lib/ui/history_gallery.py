@@ -11,10 +11,12 @@ from typing import Literal
 import streamlit as st
 from PIL import Image, ImageDraw, ImageFont
 
+from lib.contract import credits_text
 from lib.store import HistoryEntry, HistoryStore
 from lib.thumbnails import THUMBNAIL_MAX_SIDE
 from lib.ui import result_cards
 from lib.ui.generate_form import open_in_generate
+from lib.ui.markdown_text import escape_markdown, shorten
 from lib.workspace import form_values
 
 PAGE_SIZE = 12
@@ -107,11 +109,11 @@ def grid_caption(number: int, entry: HistoryEntry, *, selected: bool = False) ->
     if entry.model:
         details.append(entry.model)
     if entry.credits_used is not None:
-        details.append(f"{entry.credits_used} credit{'' if entry.credits_used == 1 else 's'}")
+        details.append(credits_text(entry.credits_used))
     details.append(datetime.fromtimestamp(entry.created_at).strftime("%d %b %Y, %H:%M"))
-    title = result_cards.shorten(entry.title, _CAPTION_PROMPT_CHARS)
+    title = shorten(entry.title, _CAPTION_PROMPT_CHARS)
     mark = f" · {SELECTED_MARK}" if selected else ""
-    return f"**{number}**{mark} · {result_cards.plain(title)} · {result_cards.plain(' · '.join(details))}"
+    return f"**{number}**{mark} · {escape_markdown(title)} · {escape_markdown(' · '.join(details))}"
 
 
 @st.dialog("History item", width="large")
@@ -217,7 +219,7 @@ def _nothing_found(label: str, kind: str | None, search: str) -> str:
     """What an empty gallery says: nothing made yet, none of this kind, or nothing matching the search."""
     if search.strip():
         among = "" if kind is None else f" among {label.lower()}"
-        return f"Nothing matches “{result_cards.plain(search.strip())}”{among}."
+        return f"Nothing matches “{escape_markdown(search.strip())}”{among}."
     if kind is None:
         return "Nothing here yet: what you make on the other pages appears here."
     return f"No {label.lower()} yet."

@@ -13,12 +13,12 @@ from streamlit.delta_generator import DeltaGenerator
 
 from lib.budget import require_room
 from lib.contract import MODELS, credits_for
-from lib.errors import ImageStudioError
 from lib.job_runner import JobRunner
 from lib.jobs import CANCELLED, DONE, FAILED, INTERRUPTED, QUEUED, Job, JobStore
 from lib.store import HistoryStore
 from lib.ui import result_cards, session
-from lib.ui.error_messages import explain
+from lib.ui.error_messages import explain_as_markdown
+from lib.ui.markdown_text import escape_markdown, shorten
 from lib.workspace import InputImage, Outcome, Workspace, routes_to_background_removal
 
 REFRESH_SECONDS = 1.0
@@ -30,17 +30,7 @@ REPORTED = "generate_jobs_reported"  # ids of clicks whose failure was said unde
 @st.cache_resource(show_spinner=False)
 def _runner(_jobs: JobStore, location: str) -> JobRunner:
     """One runner per job store for the whole process: its workers outlive any page run."""
-    return JobRunner(_jobs, describe_error=_row_error_text)
-
-
-def _row_error_text(error: ImageStudioError) -> str:
-    """A job's failure worded as result_cards.error_text does, minus the key badge (no session here)."""
-    text = explain(error)
-    if error.message:  # a server's words are text, never markup
-        text = text.replace(error.message, result_cards.plain(error.message))
-    if error.request_id:
-        text = text.replace(error.request_id, error.request_id.replace("`", "'"))
-    return text
+    return JobRunner(_jobs, describe_error=explain_as_markdown)  # a worker thread: no session badge
 
 
 def runner() -> JobRunner:
@@ -92,14 +82,14 @@ def _show_in_progress(jobs: list[Job]) -> None:
         with st.container(border=True, horizontal=True, vertical_alignment="center"):
             if job.status == INTERRUPTED:
                 st.markdown(f":material/warning: **Interrupted** · {job.model}  \n"
-                            f"{result_cards.plain(result_cards.shorten(job.prompt, 80))}  \n"
-                            f"{result_cards.plain(job.error or '')}")
+                            f"{escape_markdown(shorten(job.prompt, 80))}  \n"
+                            f"{escape_markdown(job.error or '')}")
                 st.button("Dismiss", key=f"generate_job_dismiss_{job.id}", on_click=_dismiss,
                           args=(job.workspace_id, job.id), width="content")
                 continue
             state = "Waiting for its turn" if job.status == QUEUED else "Running"
             st.markdown(f"**{state}** · {job.model} · {_elapsed(job)}  \n"
-                        f"{result_cards.plain(result_cards.shorten(job.prompt, 80))}")
+                        f"{escape_markdown(shorten(job.prompt, 80))}")
             st.button("Cancel", key=f"generate_job_cancel_{job.id}", on_click=_cancel,
                       args=(job.workspace_id, job.id), width="content",
                       help="Stop waiting. A job already sent may still be charged; its image is then kept "

@@ -7,7 +7,7 @@ import re
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=])")
 
 
-def plain(text: str) -> str:
+def escape_markdown(text: str) -> str:
     """Text shown exactly as typed: Markdown, emoji codes and LaTeX markers are escaped."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
 

@@ -16,8 +16,8 @@ from lib.images import ImageInputError
 from lib.store import HistoryEntry, HistoryStore
 from lib.thumbnails import to_jpeg
 from lib.ui import carried_inputs, connection_panel, session
-from lib.ui.error_messages import explain
-from lib.ui.markdown_text import plain, shorten
+from lib.ui.error_messages import explain_as_markdown
+from lib.ui.markdown_text import escape_markdown, shorten
 from lib.ui.text_changes import added_parts
 from lib.workspace import download_name, orientation, size_orientation
 
@@ -42,15 +42,7 @@ def error_text(error: ImageStudioError | ImageInputError) -> str:
     # Every error a person is shown passes here: what it says about the key (a 401 refused it) reaches the
     # sidebar's key badge from this one place.
     session.note_error(error)
-    if isinstance(error, ImageInputError):
-        return plain(explain(error))  # all of it quotes a file name or the decoder
-    text = explain(error)
-    # A server's words are text, never markup: a [link](…), an image or a bare https://… stays inert.
-    if error.message:
-        text = text.replace(error.message, plain(error.message))
-    if error.request_id:  # shown in a code span: only a backtick could break out of it
-        text = text.replace(error.request_id, error.request_id.replace("`", "'"))
-    return text
+    return explain_as_markdown(error)
 
 
 def show_error(error: ImageStudioError | ImageInputError) -> None:
@@ -71,9 +63,9 @@ def describe(entry: HistoryEntry, *, prompt_limit: int = 280) -> str:
     elif entry.aspect_ratio:
         details.append(f"{entry.aspect_ratio} {orientation(entry.aspect_ratio)}")
     if entry.credits_used is not None:
-        details.append(f"{entry.credits_used} credit{'' if entry.credits_used == 1 else 's'}")
+        details.append(credits_text(entry.credits_used))
     details.append(datetime.fromtimestamp(entry.created_at).strftime("%d %b %Y, %H:%M"))
-    return f"{plain(shorten(entry.prompt, prompt_limit))}  \n{plain(' · '.join(details))}"
+    return f"{escape_markdown(shorten(entry.prompt, prompt_limit))}  \n{escape_markdown(' · '.join(details))}"
 
 
 def stored_png(store: HistoryStore, entry: HistoryEntry) -> bytes:
