@@ -124,13 +124,18 @@ class BudgetLedger(abc.ABC):
     ) -> Reservation | BudgetRefusal:
         """Set `credits` aside for a paid call, or refuse when today's spend would pass the limit."""
 
-    @abc.abstractmethod
     def settle(self, reservation: Reservation, actual_credits: int | None) -> None:
         """Replace the reserved amount by what the call really cost (None: what was reserved)."""
+        actual = reservation.credits if actual_credits is None else max(0, int(actual_credits))
+        self._close(reservation, "settled", actual)
 
-    @abc.abstractmethod
     def release(self, reservation: Reservation) -> None:
         """Give the reserved credits back: the call failed having spent nothing."""
+        self._close(reservation, "released", 0)
+
+    @abc.abstractmethod
+    def _close(self, reservation: Reservation, state: str, actual: int) -> None:
+        """Mark an open reservation settled or released at `actual` credits (once; later calls do nothing)."""
 
     @abc.abstractmethod
     def spent(self, person: str, day: date | None = None) -> int:
@@ -183,15 +188,6 @@ class CreditBudget(BudgetLedger):
                                    credits=int(credits))
             spent = self._spent(db, person, day)
         return self._refusal(int(credits), spent, day)
-
-    def settle(self, reservation: Reservation, actual_credits: int | None) -> None:
-        """Replace the reserved amount by what the call really cost (None: what was reserved)."""
-        actual = reservation.credits if actual_credits is None else max(0, int(actual_credits))
-        self._close(reservation, "settled", actual)
-
-    def release(self, reservation: Reservation) -> None:
-        """Give the reserved credits back: the call failed having spent nothing."""
-        self._close(reservation, "released", 0)
 
     def spent(self, person: str, day: date | None = None) -> int:
         """Credits the person has spent (or has reserved) on a UTC day, today by default."""

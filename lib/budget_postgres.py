@@ -137,15 +137,6 @@ class PostgresCreditBudget(BudgetLedger):
             spent = self._spent(db, person, day)
         return self._refusal(int(credits), spent, day)
 
-    def settle(self, reservation: Reservation, actual_credits: int | None) -> None:
-        """Replace the reserved amount by what the call really cost (None: what was reserved)."""
-        actual = reservation.credits if actual_credits is None else max(0, int(actual_credits))
-        self._close(reservation, "settled", actual)
-
-    def release(self, reservation: Reservation) -> None:
-        """Give the reserved credits back: the call failed having spent nothing."""
-        self._close(reservation, "released", 0)
-
     def spent(self, person: str, day: date | None = None) -> int:
         """Credits the person has spent (or has reserved) on a UTC day, today by default."""
         with _reachable(), self._pool.connection() as db:

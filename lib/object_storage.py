@@ -23,6 +23,21 @@ MAX_KEY_BYTES = 1024  # S3's own limit on a key's length
 _S3_DELETE_BATCH = 1000  # S3's limit on keys per DeleteObjects request
 
 
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write a file so that readers see either nothing or all of it (hidden temp file, fsync, rename)."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(temp, "xb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
 class ObjectStorageError(OSError):
     """The object store failed or refused; the message is fit to show a person (never a secret)."""
 
@@ -118,15 +133,7 @@ class LocalFolderStorage:
             raise _too_large(key, self.max_object_bytes)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Hidden temp names can never be keys (check_key refuses '.'-led segments), so listing skips them.
-        temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            with open(temp, "xb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, path)
-        finally:
-            temp.unlink(missing_ok=True)
+        write_atomically(path, data)
 
     def get(self, key: str) -> bytes | None:
         """The file's bytes, or None when it does not exist."""

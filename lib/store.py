@@ -45,6 +45,7 @@ from lib import __version__
 from lib.contract import MAX_INPUT_IMAGES
 from lib.errors import ImageStudioError
 from lib.images import encode_png, to_rgb_or_rgba
+from lib.object_storage import write_atomically
 from lib.png_metadata import embed_settings
 from lib.thumbnails import thumbnail_of
 
@@ -639,7 +640,7 @@ class HistoryStore(HistoryStoreBase):
             # (swept at the next start), never a listed entry without its image.
             path = self._image_path(entry.workspace_id, entry.id)
             path.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomically(path, stored_png)
+            write_atomically(path, stored_png)
         try:
             with self._inputs_lock:
                 created: list[Path] = []
@@ -648,7 +649,7 @@ class HistoryStore(HistoryStoreBase):
                         input_path = self._input_path(entry.workspace_id, item.name)
                         if not input_path.exists():  # the same image again: it is kept once
                             input_path.parent.mkdir(parents=True, exist_ok=True)
-                            _write_atomically(input_path, item.data)
+                            write_atomically(input_path, item.data)
                             created.append(input_path)
                     with self._connection() as db, _transaction(db):
                         seq = db.execute(_INSERT, _row_values(entry)).lastrowid
@@ -967,20 +968,6 @@ def _clean_source_name(name: str | None) -> str | None:
     return base[:_MAX_SOURCE_NAME_CHARS] or None
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write a file so that readers see either nothing or all of it (temp file, fsync, rename)."""
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temp, "xb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
 def _link_file(source: Path, target: Path) -> bool:
     """Give source's file a second name at target (a copy where links are refused); False when nothing to do.
 
@@ -1000,7 +987,7 @@ def _link_file(source: Path, target: Path) -> bool:
             data = source.read_bytes()
         except FileNotFoundError:
             return False
-        _write_atomically(target, data)
+        write_atomically(target, data)
         return True
     os.utime(target)
     return True

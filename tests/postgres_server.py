@@ -21,6 +21,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.service_process import StartedService
+
 _BINARY_FOLDERS = "/usr/lib/postgresql/*/bin"
 
 
@@ -36,7 +38,7 @@ def postgres_bin_dir() -> Path | None:
     return None
 
 
-class PostgresServer:
+class PostgresServer(StartedService):
     """One throwaway PostgreSQL cluster; use as a context manager, then ask it for fresh databases."""
 
     def __init__(self, bin_dir: Path) -> None:
@@ -89,19 +91,6 @@ class PostgresServer:
         if self._data.exists():
             self._run("pg_ctl", "-D", str(self._data), "-m", "fast", "-w", "stop", check=False)
         shutil.rmtree(self._folder, ignore_errors=True)
-
-    def __enter__(self) -> PostgresServer:
-        """Start the server; stopped again if starting fails half way."""
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """Stop the server."""
-        self.stop()
 
     def _run(self, program: str, *args: str, check: bool = True) -> None:
         """Run a PostgreSQL program, as the `postgres` user when we are root."""

@@ -27,6 +27,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tests.service_process import StartedService
+
 START_TIMEOUT_S = 60.0
 STOP_GRACE_S = 3.0
 _GRPC_OFFSET = 10000  # SeaweedFS's gRPC port for each service is its port + 10000
@@ -45,7 +47,7 @@ def weed_binary() -> Path | None:
     return Path(found) if found else None
 
 
-class SeaweedServer:
+class SeaweedServer(StartedService):
     """One throwaway SeaweedFS with S3 on loopback; use as a context manager."""
 
     def __init__(self, binary: Path) -> None:
@@ -99,19 +101,6 @@ class SeaweedServer:
             client.delete_bucket(Bucket=bucket)
         except client.exceptions.NoSuchBucket:
             pass
-
-    def __enter__(self) -> SeaweedServer:
-        """Start the server; stopped again if starting fails half way."""
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """Stop the server."""
-        self.stop()
 
     def _wait_until_ready(self) -> None:
         """Poll the S3 port until it answers (any HTTP status will do), or fail with the log's tail."""
