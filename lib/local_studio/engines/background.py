@@ -27,6 +27,12 @@ _DEEP = 6  # px at 1 MP: how far inside the mask the subject counts as solid (te
 _PURE = 8  # px at 1 MP: depth from which unmixed subject colour is taken for soft edges
 _REACH = 12  # px at 1 MP: how far from the edge that unmixed colour is trusted
 _BAND = 0.04  # share of the long side around the mask searched for strands and whiskers
+_THIN_STRONG = 4.0  # noise thresholds: a strand or spoke must stand out this clearly from the backdrop
+_THIN_FLOOR = 24.0  # RGB levels: and at least this much (JPEG ringing beside edges stays below)
+_UNEXPLAINED = 0.5  # share of a pixel's difference from the backdrop the subject's colour cannot explain
+_THIN_WIDTH = 5  # px: lines narrower than this count as strands (an opening of this size removes them)
+_THIN_REACH = 9  # px: window in which a line's fully covered pixels are sought
+_HOLE_DIFFERS = 0.5  # share of a hole's pixels unlike the backdrop above which it is part of the subject
 _RAMP = 0.2  # inside the subject, projections below this are backdrop showing through, above 1 - this solid
 _BORDER_CLUSTERS = 10  # k-means clusters of a busy border's colour and texture
 _BUSY_NEAR = 1.5  # cluster spreads: closer than this to the border model is probably backdrop
@@ -108,6 +114,14 @@ def _fill_small_holes(mask: np.ndarray, max_fraction: float = 0.00005) -> np.nda
     small = np.zeros(count, bool)
     small[1:] = stats[1:, cv2.CC_STAT_AREA] < max_fraction * mask.size
     return mask | small[labels]
+
+
+def _enclosed(mask: np.ndarray) -> np.ndarray:
+    """True on the holes of the mask: what is not in it and cannot reach the frame's border."""
+    count, labels = cv2.connectedComponents((~mask).astype(np.uint8), connectivity=4)
+    outside = np.zeros(count, bool)
+    outside[np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))] = True
+    return ~mask & ~outside[labels]
 
 
 def _noise_threshold(residual: np.ndarray, trusted: np.ndarray, floor: float) -> float:
@@ -245,8 +259,19 @@ def _shadow_free_subject(
     touches_backdrop[np.unique(labels[reached & ~candidate & passable])] = True
     touches_backdrop[0] = False
     shadow = shadow_like & touches_backdrop[labels]
-    subject = candidate & ~shadow
-    return _fill_small_holes(_keep_subject(subject))
+    subject = _keep_subject(candidate & ~shadow)
+    return _fill_small_holes(subject | _holes_unlike_backdrop(subject, candidate))
+
+
+def _holes_unlike_backdrop(subject: np.ndarray, candidate: np.ndarray) -> np.ndarray:
+    """The holes of the subject that mostly differ from the backdrop: its own darker parts taken for shadow
+    (a label's brown on a brown backdrop), not an opening the backdrop shows through (a wheel's)."""
+    count, labels = cv2.connectedComponents(_enclosed(subject).astype(np.uint8), connectivity=4)
+    if count <= 1:
+        return np.zeros_like(subject)
+    differs = np.bincount(labels.ravel(), candidate.ravel(), count) / np.bincount(labels.ravel(), None, count)
+    differs[0] = 0
+    return differs[labels] > _HOLE_DIFFERS
 
 
 def _consistent_border(lab: np.ndarray, border: np.ndarray, segments: int = 48) -> np.ndarray:
@@ -434,7 +459,12 @@ def _edge_barrier(grey: np.ndarray, work_w: int, work_h: int) -> np.ndarray:
 
 
 def _matte_known_background(
-    image: np.ndarray, background: np.ndarray, subject: np.ndarray, near: np.ndarray, threshold: float
+    image: np.ndarray,
+    background: np.ndarray,
+    subject: np.ndarray,
+    near: np.ndarray,
+    openings: np.ndarray,
+    threshold: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Alpha and subject colour at full size when the background is known everywhere (smooth backdrops).
 
@@ -464,7 +494,25 @@ def _matte_known_background(
     stretched = np.clip((projected - _RAMP) / (1 - 2 * _RAMP), 0, 1)
     inside = stretched * reliable + (1 - reliable)
     alpha = np.where(deep, inside, np.where(near & (distance > threshold), estimate, 0.0))
+    # Strands of another colour than the subject's (grey spokes by a red frame, white whiskers by brown
+    # fur) are not explained by the projection; in a wheel's opening nothing of the subject is solid.
+    unexplained = np.linalg.norm(difference - projected[:, :, None] * direction, axis=2)
+    own_colour = near & (unexplained > _UNEXPLAINED * np.maximum(distance, 1.0))
+    alpha = np.maximum(alpha, _thin_alpha(distance, threshold) * (openings | own_colour))
     return alpha.astype(np.float32), foreground
+
+
+def _thin_alpha(distance: np.ndarray, threshold: float) -> np.ndarray:
+    """Alpha of strands and spokes a pixel or two wide, whatever their colour (grey spokes on a red frame).
+
+    A thin line is what an opening of the difference from the backdrop removes (shadows and solid parts
+    survive it); each line pixel's alpha is its share of the line's strongest pixels nearby, where the
+    line runs through pixel centres and covers them fully.
+    """
+    ridge = distance - cv2.morphologyEx(distance, cv2.MORPH_OPEN, np.ones((_THIN_WIDTH,) * 2, np.uint8))
+    peak = cv2.dilate(ridge, np.ones((_THIN_REACH,) * 2, np.uint8))
+    strong = peak > max(_THIN_STRONG * threshold, _THIN_FLOOR)
+    return np.where(strong, ridge / np.maximum(peak, 1.0), 0.0)
 
 
 def _nearest_colour(
@@ -561,7 +609,9 @@ def remove_background(image: Image.Image) -> Image.Image:
         band = cv2.dilate(subject_small.astype(np.uint8), _disc(max(1, round(long_side * _BAND))))
         near = _resize(band.astype(np.float32), width, height) > 0
         rgb_noise = _noise_threshold(np.linalg.norm(small - backdrop, axis=2), clear > 0, 6.0)
-        alpha, foreground = _matte_known_background(full, background, subject, near, rgb_noise)
+        # Spokes cross a wheel's opening far from any edge of the mask.
+        openings = _resize(_enclosed(subject_small).astype(np.float32), width, height) > 0
+        alpha, foreground = _matte_known_background(full, background, subject, near, openings, rgb_noise)
     # Decontaminate: solve the compositing equation for the subject colour where alpha is partial.
     partial = (alpha > 0) & (alpha < 0.999)
     a = alpha[partial][:, None]

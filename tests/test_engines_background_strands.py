@@ -1,0 +1,44 @@
+"""Background removal of thin parts in another colour than the subject: spokes and strands are kept."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from lib.local_studio.engines import remove_background
+from tests.test_engines_background import HEIGHT, WIDTH, composite, iou, mask_of
+
+CENTRE, RADIUS = (480, 360), 230
+
+
+def wheel() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A black tyre with one-pixel grey spokes: the colour, the alpha and where the spokes are."""
+    tyre = mask_of(lambda m: cv2.circle(m, CENTRE, RADIUS, 255, 14, cv2.LINE_AA))
+    hub = mask_of(lambda m: cv2.circle(m, CENTRE, 18, 255, -1, cv2.LINE_AA))
+    spokes = np.zeros((HEIGHT, WIDTH), np.uint8)
+    for k in range(16):
+        angle = k * np.pi / 8 + 0.05
+        end = (round(CENTRE[0] + np.cos(angle) * RADIUS), round(CENTRE[1] + np.sin(angle) * RADIUS))
+        cv2.line(spokes, CENTRE, end, 255, 1, cv2.LINE_AA)
+    spoke_alpha = spokes.astype(np.float32) / 255 * 0.9
+    solid = np.maximum(tyre, hub)
+    colour = np.empty((HEIGHT, WIDTH, 3), np.float32)
+    colour[:] = (150, 150, 155)
+    colour = colour * (1 - solid[:, :, None]) + np.array((25, 25, 28), np.float32) * solid[:, :, None]
+    alpha = np.maximum(solid, spoke_alpha)
+    return colour, alpha, (spoke_alpha > 0.5) & (solid < 0.1)
+
+
+def test_spokes_in_a_wheels_opening_are_kept() -> None:
+    """Grey spokes one pixel wide across a black tyre's opening stay; the backdrop between them goes."""
+    colour, alpha, spokes = wheel()
+    background = np.full((HEIGHT, WIDTH, 3), (60, 120, 200), np.float32)
+    cutout = remove_background(composite(background, colour, alpha))
+    kept = np.asarray(cutout)[:, :, 3] > 127
+    yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH]
+    inside = np.hypot(xx - CENTRE[0], yy - CENTRE[1]) < RADIUS - 10
+    between = inside & (cv2.dilate((alpha > 0.02).astype(np.uint8), np.ones((7, 7), np.uint8)) == 0)
+    assert spokes.sum() > 2000
+    assert kept[spokes].mean() > 0.7
+    assert kept[between].mean() < 0.02
+    assert iou(cutout, alpha) > 0.85
