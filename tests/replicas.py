@@ -71,14 +71,20 @@ class SharedSettings:
 
 
 def start_replica(settings: SharedSettings, folder: Path, name: str,
-                  extra_env: Mapping[str, str | None] | None = None) -> StreamlitServer:
-    """`streamlit run app.py` in shared mode on a free port; its log and (unused) data folder in folder."""
+                  extra_env: Mapping[str, str | None] | None = None,
+                  secrets_file: Path | None = None) -> StreamlitServer:
+    """`streamlit run app.py` in shared mode on a free port; its log and (unused) data folder in folder.
+
+    secrets_file, when given, is the replica's secrets.toml (e.g. [auth] and [team] for sign-in); every
+    replica of a deployment gets the same one.
+    """
     data_dir = folder / f"data-{name}"
     data_dir.mkdir(parents=True, exist_ok=True)
     server = start_streamlit(
         "app.py",
         env={**settings.environment(data_dir), **(extra_env or {})},
         log_path=folder / f"replica-{name}.log",
+        extra_args=("--secrets.files", str(secrets_file)) if secrets_file else (),
     )
     server.data_dir = data_dir
     return server
