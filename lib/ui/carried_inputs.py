@@ -127,9 +127,10 @@ def show() -> None:
     with st.container(horizontal=True, key="generate_carried"):
         for position, item in enumerate(carried):
             with st.container(width=110):
-                st.image(item["thumbnail"], caption=item["name"], width=96)
+                st.image(item["thumbnail"], caption=escape_markdown(item["name"]), width=96)
                 st.button("Remove", key=f"generate_carried_remove_{position}", on_click=_remove,
-                          args=(position,), icon=":material/close:", help=f"Don't send {item['name']}.")
+                          args=(position,), icon=":material/close:",
+                          help=f"Don't send {escape_markdown(item['name'])}.")
 
 
 def images(store: HistoryStore) -> list[InputImage] | None:

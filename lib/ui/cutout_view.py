@@ -213,15 +213,17 @@ def _bulk_results(
     for upload, file_id in zip(uploads, file_ids, strict=True):
         before, after = st.columns(2, vertical_alignment="center")
         if upload.thumbnail:
-            before.image(upload.thumbnail, caption=upload.image.name, width=BULK_THUMBNAIL_SIDE)
+            before.image(upload.thumbnail, caption=escape_markdown(upload.image.name),
+                         width=BULK_THUMBNAIL_SIDE)
         elif upload.problem:
-            before.error(upload.problem, icon=":material/broken_image:")
+            before.error(escape_markdown(upload.problem), icon=":material/broken_image:")
         result = results.get(file_id, {})
         entry = store.get(workspace_id, result["entry_id"]) if "entry_id" in result else None
         if entry and entry.thumbnail:
             entry_ids.append(entry.id)
             # The stored thumbnail (a few KB), never the full cut-out: twenty of them stay light.
-            after.image(on_checkerboard(entry.thumbnail, square=8), caption=download_name(entry),
+            after.image(on_checkerboard(entry.thumbnail, square=8),
+                        caption=escape_markdown(download_name(entry)),
                         output_format="PNG", width=BULK_THUMBNAIL_SIDE)
         elif "error" in result:
             after.error(result["error"], icon=":material/error:")

@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from lib.images import ImageInputError
+from lib.ui.markdown_text import escape_markdown
 from lib.workspace import InputImage, check_upload
 
 
@@ -51,9 +52,10 @@ def show_checked(uploads: Sequence[CheckedUpload]) -> bool:
     """Thumbnails of the good uploads and a message for each bad one; True when all are usable."""
     thumbnails = [upload.thumbnail for upload in uploads if upload.thumbnail is not None]
     if thumbnails:
-        names = [upload.image.name for upload in uploads if upload.thumbnail is not None]
+        # File names are the uploader's text, shown as typed (captions and messages render Markdown).
+        names = [escape_markdown(upload.image.name) for upload in uploads if upload.thumbnail is not None]
         st.image(thumbnails, caption=names, width=120)
     for upload in uploads:
         if upload.problem:
-            st.error(upload.problem, icon=":material/broken_image:")
+            st.error(escape_markdown(upload.problem), icon=":material/broken_image:")
     return all(upload.problem is None for upload in uploads)

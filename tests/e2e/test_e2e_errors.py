@@ -14,6 +14,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from lib.contract import MAX_PIXELS
+from lib.ui.markdown_text import WORD_JOINER
 from tests.fault_server import MARKUP_TEXT, FaultServer
 
 from . import ui
@@ -275,10 +276,14 @@ def test_server_markup_is_shown_as_text(page: Page, fault_server: FaultServer) -
     ui.go_to(page, "Generate")
     ui.button(page, "Generate").click()
     error = ui.main(page).get_by_test_id("stAlertContentError")
-    expect(error).to_contain_text("[Click here](https://markup.invalid/link)")
-    expect(error).to_contain_text("![tracker](https://markup.invalid/pixel.png)")
-    expect(error).to_contain_text('<a href="https://markup.invalid/html">this</a>')
+    expect(error).to_contain_text("Click here")
     wait_idle(page)
+    # Bare addresses too, which Markdown links by itself: word joiners (invisible) keep them text.
+    expect(error.locator("a")).to_have_count(0)
+    shown = error.inner_text().replace(WORD_JOINER, "")
+    assert "[Click here](https://markup.invalid/link)" in shown
+    assert "![tracker](https://markup.invalid/pixel.png)" in shown
+    assert '<a href="https://markup.invalid/html">this</a>' in shown
 
     ui.go_to(page, "Enhance prompt")
     ui.type_prompt(page, "a dog on a beach")
@@ -290,4 +295,26 @@ def test_server_markup_is_shown_as_text(page: Page, fault_server: FaultServer) -
     wait_idle(page)
     expect(page.locator("a[href*='markup.invalid']")).to_have_count(0)
     expect(page.locator("img[src*='markup.invalid']")).to_have_count(0)
+    assert asked_for == []
+
+
+def test_file_names_with_markup_are_shown_as_text(page: Page, tmp_path: Path) -> None:
+    """Upload names that look like Markdown show literally in captions and messages, on both upload pages."""
+    asked_for: list[str] = []
+    page.on("request", lambda request: asked_for.append(request.url) if "markup.invalid" in request.url
+            else None)
+    link_name = "[Click here](https:markup.invalid).png"
+    bold_name = "**loud** photo.png"
+    (tmp_path / link_name).write_text("not an image\n", encoding="utf-8")
+    Image.new("RGB", (320, 240), (40, 120, 200)).save(tmp_path / bold_name)
+    files = [tmp_path / link_name, tmp_path / bold_name]
+
+    for page_title, region in (("Generate", "Input images (optional)"), ("Remove background", "Image")):
+        ui.go_to(page, page_title)
+        ui.upload(page, region, files)
+        expect(ui.main(page).get_by_test_id("stAlertContentError").filter(has_text=link_name)).to_be_visible()
+        expect(ui.main(page).get_by_test_id("stImageCaption").filter(has_text=bold_name)).to_be_visible()
+        wait_idle(page)
+        expect(page.locator("a[href*='markup.invalid']")).to_have_count(0)
+        expect(ui.main(page).locator("strong", has_text="loud")).to_have_count(0)
     assert asked_for == []
