@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from lib.local_studio.engines import remove_background
-from tests.test_engines_background import HEIGHT, WIDTH, composite, iou, mask_of
+from tests.test_engines_background import HEIGHT, WIDTH, composite, iou, mask_of, striped_colour
 
 CENTRE, RADIUS = (480, 360), 230
 
@@ -42,3 +42,21 @@ def test_spokes_in_a_wheels_opening_are_kept() -> None:
     assert kept[spokes].mean() > 0.7
     assert kept[between].mean() < 0.02
     assert iou(cutout, alpha) > 0.85
+
+
+def test_lettering_under_a_logo_is_kept() -> None:
+    """Dark letters spaced out beneath a round logo on a gradient are kept, not dropped as specks."""
+    disc = mask_of(lambda m: cv2.circle(m, (480, 250), 170, 255, -1, cv2.LINE_AA))
+    letters = mask_of(
+        lambda m: cv2.putText(m, "L  u  n", (330, 540), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 255, 5, cv2.LINE_AA)
+    )
+    colour = striped_colour((240, 130, 40)) * (1 - letters[:, :, None]) + 40 * letters[:, :, None]
+    alpha = np.maximum(disc, letters)
+    yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
+    t = np.clip(np.hypot(xx / WIDTH - 0.5, yy / HEIGHT - 0.5) * 1.4, 0, 1)[:, :, None]
+    background = np.array((60, 160, 90), np.float32) * (1 - t) + np.array((200, 200, 150), np.float32) * t
+    cutout = remove_background(composite(background, colour, alpha))
+    kept = np.asarray(cutout)[:, :, 3] > 127
+    assert (letters > 0.5).sum() > 1500
+    assert kept[letters > 0.5].mean() > 0.85
+    assert iou(cutout, alpha) > 0.95

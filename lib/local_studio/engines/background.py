@@ -33,6 +33,8 @@ _UNEXPLAINED = 0.5  # share of a pixel's difference from the backdrop the subjec
 _THIN_WIDTH = 5  # px: lines narrower than this count as strands (an opening of this size removes them)
 _THIN_REACH = 9  # px: window in which a line's fully covered pixels are sought
 _HOLE_DIFFERS = 0.5  # share of a hole's pixels unlike the backdrop above which it is part of the subject
+_SMALL_PART = 0.0002  # share of the image: a part this small is kept only if it clearly stands out
+_STANDS_OUT = 2.0  # noise thresholds above which a pixel clearly stands out from the backdrop
 _RAMP = 0.2  # inside the subject, projections below this are backdrop showing through, above 1 - this solid
 _BORDER_CLUSTERS = 10  # k-means clusters of a busy border's colour and texture
 _BUSY_NEAR = 1.5  # cluster spreads: closer than this to the border model is probably backdrop
@@ -96,14 +98,23 @@ def _busy(lab: np.ndarray, border: np.ndarray) -> bool:
     return float(np.median(detail[border])) > _BUSY_BORDER
 
 
-def _keep_subject(mask: np.ndarray, min_fraction: float = 0.002) -> np.ndarray:
-    """Drop specks: keep components larger than a small share of the image and of the largest one."""
+def _keep_subject(
+    mask: np.ndarray, min_fraction: float = 0.002, standing_out: np.ndarray | None = None
+) -> np.ndarray:
+    """Drop specks: keep components larger than a small share of the image and of the largest one.
+
+    Smaller components that stand out clearly all over (`standing_out`: letters under a logo) stay too;
+    noise specks only just pass the threshold.
+    """
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     if count <= 1:
         return mask
     areas = stats[1:, cv2.CC_STAT_AREA]
     keep = np.zeros(count, bool)
     keep[1:] = (areas >= max(min_fraction * mask.size, 0.01 * areas.max())) | (areas == areas.max())
+    if standing_out is not None:
+        clear = np.bincount(labels.ravel(), standing_out.ravel(), count)[1:] / areas
+        keep[1:] |= (areas >= _SMALL_PART * mask.size) & (clear > 0.5)
     return keep[labels]
 
 
@@ -259,7 +270,7 @@ def _shadow_free_subject(
     touches_backdrop[np.unique(labels[reached & ~candidate & passable])] = True
     touches_backdrop[0] = False
     shadow = shadow_like & touches_backdrop[labels]
-    subject = _keep_subject(candidate & ~shadow)
+    subject = _keep_subject(candidate & ~shadow, standing_out=residual > _STANDS_OUT * threshold)
     return _fill_small_holes(subject | _holes_unlike_backdrop(subject, candidate))
 
 
@@ -497,8 +508,14 @@ def _matte_known_background(
     # Strands of another colour than the subject's (grey spokes by a red frame, white whiskers by brown
     # fur) are not explained by the projection; in a wheel's opening nothing of the subject is solid.
     unexplained = np.linalg.norm(difference - projected[:, :, None] * direction, axis=2)
-    own_colour = near & (unexplained > _UNEXPLAINED * np.maximum(distance, 1.0))
-    alpha = np.maximum(alpha, _thin_alpha(distance, threshold) * (openings | own_colour))
+    own_colour = unexplained > _UNEXPLAINED * np.maximum(distance, 1.0)
+    alpha = np.maximum(alpha, _thin_alpha(distance, threshold) * (openings | (near & own_colour)))
+    # Where the subject's colour borrowed from nearby does not explain a pixel that clearly differs from
+    # the backdrop (lettering under a logo, a printed label), the mask decides. It comes from the work
+    # size, so its outline is trusted only a couple of pixels in.
+    within = cv2.erode(subject.astype(np.uint8), _disc(max(1, round(max(subject.shape) / _WORK_SIDE)))) > 0
+    clearly = distance > max(_THIN_STRONG * threshold, _THIN_FLOOR)
+    alpha = np.maximum(alpha, within & own_colour & clearly)
     return alpha.astype(np.float32), foreground
 
 
