@@ -37,7 +37,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME  # noqa: E402
 from lib.local_studio import LocalStudioHandle, StudioConfig, start_local_studio  # noqa: E402
-from lib.store import HistoryStore, new_workspace_id  # noqa: E402
+from lib.store import HistoryStore, HistoryStoreBase, new_workspace_id  # noqa: E402
 from lib.ui.history_gallery import PAGE_SIZE as PAGE  # noqa: E402
 from lib.ui.session import WORKSPACE_PARAM  # noqa: E402
 from lib.workspace_links import mint_workspace_id, stored_secret  # noqa: E402
@@ -74,7 +74,7 @@ def small_png(side: int = 64, *, seed: int = 0, alpha: bool = False) -> bytes:
     return out.getvalue()
 
 
-def seed_workspace(store: HistoryStore, workspace_id: str, count: int) -> float:
+def seed_workspace(store: HistoryStoreBase, workspace_id: str, count: int) -> float:
     """Add count entries of every kind (small real PNGs) to a workspace; returns the seconds it took."""
     opaque = [small_png(seed=i) for i in range(8)]
     cut_out = small_png(alpha=True)

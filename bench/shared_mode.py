@@ -28,7 +28,6 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import cast
 
 from PIL import Image
 
@@ -50,7 +49,7 @@ from lib.config import (  # noqa: E402
 from lib.local_studio import StudioConfig, start_local_studio  # noqa: E402
 from lib.object_storage import LocalFolderStorage, ObjectStorage, S3Storage  # noqa: E402
 from lib.shared_store import PostgresHistoryStore  # noqa: E402
-from lib.store import HistoryStore  # noqa: E402
+from lib.store import HistoryStore, HistoryStoreBase  # noqa: E402
 from lib.ui.history_gallery import PAGE_SIZE  # noqa: E402
 from lib.ui.session import WORKSPACE_PARAM  # noqa: E402
 from lib.workspace_links import mint_workspace_id, stored_secret  # noqa: E402
@@ -98,7 +97,7 @@ def interleaved_ms(actions: dict[str, Callable[[], object]], repeats: int) -> di
     return result
 
 
-def first_page(store: HistoryStore, workspace_id: str) -> None:
+def first_page(store: HistoryStoreBase, workspace_id: str) -> None:
     """What the History page asks of the store on every rerun: the total and the first page."""
     store.count(workspace_id)
     store.list(workspace_id, limit=PAGE_SIZE, offset=0)
@@ -138,7 +137,7 @@ def ratio(shared: float, embedded: float) -> str:
     return f"{shared / embedded:.2f}x" if embedded > 0 else "-"
 
 
-def history_table(stores: dict[str, HistoryStore], app_secrets: dict[str, dict[str, str]],
+def history_table(stores: dict[str, HistoryStoreBase], app_secrets: dict[str, dict[str, str]],
                   workspace_ids: dict[str, Callable[[], str]], sizes: tuple[int, ...], repeats: int) -> None:
     """Seed each store per size, then time count + first page and the History page, stores in turn."""
     print(f"History at scale (64x64 PNG entries of every kind, {PAGE_SIZE} per page; p50/p95 of {repeats} "
@@ -168,7 +167,7 @@ def history_table(stores: dict[str, HistoryStore], app_secrets: dict[str, dict[s
     print("\n".join(summary))
 
 
-def image_table(stores: dict[str, HistoryStore], objects: dict[str, ObjectStorage], workspace_ids:
+def image_table(stores: dict[str, HistoryStoreBase], objects: dict[str, ObjectStorage], workspace_ids:
                 dict[str, Callable[[], str]], repeats: int) -> None:
     """Time saving and loading one ~1 MP result per store, and the bare object put/get beneath them."""
     png = one_megapixel_png()
@@ -223,8 +222,7 @@ def run(sizes: tuple[int, ...], repeats: int) -> None:
         embedded = HistoryStore(data_dir)
         shared = PostgresHistoryStore(database_url, s3)
         try:
-            # The same API as HistoryStore (the store test suite runs against both), as the app treats it.
-            stores = {STORES[0]: embedded, STORES[1]: cast(HistoryStore, shared)}
+            stores: dict[str, HistoryStoreBase] = {STORES[0]: embedded, STORES[1]: shared}
             connection = {API_KEY_NAME: studio.api_key, ENDPOINT_NAME: studio.endpoint}
             app_secrets = {STORES[0]: {**connection, DATA_DIR_NAME: str(data_dir)},
                            STORES[1]: {**connection, DATABASE_URL_NAME: database_url,

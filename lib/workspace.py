@@ -24,7 +24,7 @@ from lib.contract import (
 )
 from lib.errors import ImageStudioError, InvalidRequestError
 from lib.images import ImageInputError, load_image, to_rgb_or_rgba
-from lib.store import HistoryEntry, HistorySaveError, HistoryStore
+from lib.store import HistoryEntry, HistorySaveError, HistoryStoreBase
 
 # One limit for Streamlit's uploader (.streamlit/config.toml maxUploadSize) and for our own check.
 MAX_UPLOAD_MB = 50
@@ -150,7 +150,7 @@ def cutouts_credits(count: int) -> int:
     return BACKGROUND_REMOVAL_CREDITS * count
 
 
-def cutouts_zip(store: HistoryStore, workspace_id: str, entry_ids: Sequence[str],
+def cutouts_zip(store: HistoryStoreBase, workspace_id: str, entry_ids: Sequence[str],
                 unsaved: Sequence[tuple[str, bytes]] = ()) -> bytes:
     """A zip of cut-outs, one PNG each named after its uploaded file; unsaved ones as (name, PNG) pairs."""
     files: list[tuple[str, bytes]] = []
@@ -183,7 +183,7 @@ class Workspace:
     """One person's workspace: runs requests through their client and records every result in history."""
 
     def __init__(
-        self, client: ImageStudioClient, store: HistoryStore, workspace_id: str,
+        self, client: ImageStudioClient, store: HistoryStoreBase, workspace_id: str,
         budget: PersonalBudget | None = None,
     ) -> None:
         self.client = client

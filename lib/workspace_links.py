@@ -31,7 +31,7 @@ from lib.config import (
     resolve_workspace_secret,
     shared_mode_requested,
 )
-from lib.store import HistoryStore, is_valid_workspace_id
+from lib.store import HistoryStoreBase, is_valid_workspace_id
 from lib.team import is_person_key
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class OpenedLink:
     notice: str | None = None
 
 
-def open_workspace_link(value: object, secret: bytes, store: HistoryStore) -> OpenedLink:
+def open_workspace_link(value: object, secret: bytes, store: HistoryStoreBase) -> OpenedLink:
     """The workspace a link opens: its own when genuine; an old-style link's history moved to a fresh id.
 
     Why an unsigned id may still claim a history: nobody can create one any more. Every workspace the app

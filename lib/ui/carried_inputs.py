@@ -13,7 +13,7 @@ import streamlit as st
 
 from lib.contract import input_limit
 from lib.images import ImageInputError
-from lib.store import HistoryEntry, HistoryStore
+from lib.store import HistoryEntry, HistoryStoreBase
 from lib.ui.markdown_text import escape_markdown, shorten
 from lib.workspace import InputImage, check_upload
 
@@ -35,7 +35,7 @@ def _carried() -> list[dict[str, Any]]:
     return st.session_state.get(CARRIED) or []
 
 
-def carry_over(store: HistoryStore, entry: HistoryEntry) -> int:
+def carry_over(store: HistoryStoreBase, entry: HistoryEntry) -> int:
     """Bring an entry's input images to the next Generate (thumbnails kept, images left in History)."""
     st.session_state.pop(CARRIED, None)
     carried = []
@@ -71,7 +71,7 @@ def _generate_limit() -> tuple[int, str]:
     return input_limit(model, compare=compare), "Comparing models" if compare else model
 
 
-def _thumbnail(store: HistoryStore, entry: HistoryEntry) -> bytes | None:
+def _thumbnail(store: HistoryStoreBase, entry: HistoryEntry) -> bytes | None:
     """The entry's stored thumbnail; made from its image only for an entry saved without one."""
     if entry.thumbnail:
         return entry.thumbnail
@@ -82,7 +82,7 @@ def _thumbnail(store: HistoryStore, entry: HistoryEntry) -> bytes | None:
         return None
 
 
-def use_as_input(store: HistoryStore, entry: HistoryEntry) -> str | None:
+def use_as_input(store: HistoryStoreBase, entry: HistoryEntry) -> str | None:
     """Add the entry's image to Generate's input images and open Generate; why not, in plain words."""
     title = shorten(entry.title, _NAME_CHARS)
     carried = _carried()
@@ -133,7 +133,7 @@ def show() -> None:
                           help=f"Don't send {escape_markdown(item['name'])}.")
 
 
-def images(store: HistoryStore) -> list[InputImage] | None:
+def images(store: HistoryStoreBase) -> list[InputImage] | None:
     """The carried input images read from History now; None (and they are dropped) when some are gone."""
     carried = _carried()
     inputs: dict[str, list[bytes]] = {}

@@ -12,7 +12,7 @@ import streamlit as st
 from PIL import Image, ImageDraw, ImageFont
 
 from lib.contract import credits_text
-from lib.store import HistoryEntry, HistoryStore
+from lib.store import HistoryEntry, HistoryStoreBase
 from lib.thumbnails import THUMBNAIL_MAX_SIDE
 from lib.ui import result_cards
 from lib.ui.generate_form import open_in_generate
@@ -61,7 +61,7 @@ _VIEW_STYLE = f"""<style>
 </style>"""
 
 
-def download_all(store: HistoryStore, workspace_id: str) -> None:
+def download_all(store: HistoryStoreBase, workspace_id: str) -> None:
     """Download all (zip): every image with a history.json of settings, built only when clicked."""
     st.download_button("Download all (zip)", data=partial(store.export_zip, workspace_id),
                        file_name="image-studio-history.zip", mime="application/zip", on_click="ignore",
@@ -78,7 +78,7 @@ def _go_to_page(page: int | None = None, step: int = 0) -> None:
     st.session_state.pop(_CONFIRM_DELETE, None)
 
 
-def _delete(store: HistoryStore, entry: HistoryEntry) -> None:
+def _delete(store: HistoryStoreBase, entry: HistoryEntry) -> None:
     store.delete(entry.workspace_id, entry.id)
     st.session_state.pop(_CONFIRM_DELETE, None)
     st.toast("Deleted from History.", icon=":material/delete:")
@@ -117,7 +117,7 @@ def grid_caption(number: int, entry: HistoryEntry, *, selected: bool = False) ->
 
 
 @st.dialog("History item", width="large")
-def _view(store: HistoryStore, entry: HistoryEntry) -> None:
+def _view(store: HistoryStoreBase, entry: HistoryEntry) -> None:
     """The item large, fitted to the window: the full image (read from disk only now) or the two prompts."""
     if entry.has_image:
         st.html(_VIEW_STYLE)
@@ -172,7 +172,7 @@ def _selected_position(entries: list[HistoryEntry]) -> int:
     return position
 
 
-def _action_bar(store: HistoryStore, entry: HistoryEntry) -> None:
+def _action_bar(store: HistoryStoreBase, entry: HistoryEntry) -> None:
     """View, Download, Reuse, Use as input, Remove background and Delete for the selected item."""
     st.caption(result_cards.describe(entry, prompt_limit=160))
     confirming = st.session_state.get(_CONFIRM_DELETE) == entry.id
@@ -227,7 +227,7 @@ def _nothing_found(label: str, kind: str | None, search: str) -> str:
 
 # A fragment: searching, changing the filter, turning a page, selecting or deleting reruns only the gallery.
 @st.fragment
-def gallery(store: HistoryStore, workspace_id: str) -> None:
+def gallery(store: HistoryStoreBase, workspace_id: str) -> None:
     """Newest first, PAGE_SIZE thumbnails a page, by kind and search; one action bar for the selected item."""
     # Live: the gallery (a fragment) follows the words as they are typed, after a short pause.
     search = st.text_input("Search", key=_SEARCH, type="search", max_chars=_SEARCH_MAX_CHARS,

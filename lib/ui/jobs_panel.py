@@ -15,7 +15,7 @@ from lib.budget import require_room
 from lib.contract import MODELS, credits_for
 from lib.job_runner import JobRunner
 from lib.jobs import CANCELLED, DONE, FAILED, INTERRUPTED, QUEUED, Job, JobStore
-from lib.store import HistoryStore
+from lib.store import HistoryStoreBase
 from lib.ui import result_cards, session
 from lib.ui.error_messages import explain_as_markdown
 from lib.ui.markdown_text import escape_markdown, shorten
@@ -141,7 +141,7 @@ def results_panel() -> None:
             _show_job_result(store, job)
 
 
-def _show_job_result(store: HistoryStore, job: Job) -> None:
+def _show_job_result(store: HistoryStoreBase, job: Job) -> None:
     key = f"generate_result_{job.slot}"  # by slot: Streamlit keeps every key a session has seen
     if job.entry_id:
         entry = store.get(job.workspace_id, job.entry_id)

@@ -13,7 +13,7 @@ import streamlit as st
 from lib.contract import credits_text
 from lib.errors import ImageStudioError
 from lib.images import ImageInputError
-from lib.store import HistoryEntry, HistoryStore
+from lib.store import HistoryEntry, HistoryStoreBase
 from lib.thumbnails import to_jpeg
 from lib.ui import carried_inputs, connection_panel, session
 from lib.ui.error_messages import explain_as_markdown
@@ -68,25 +68,25 @@ def describe(entry: HistoryEntry, *, prompt_limit: int = 280) -> str:
     return f"{escape_markdown(shorten(entry.prompt, prompt_limit))}  \n{escape_markdown(' · '.join(details))}"
 
 
-def stored_png(store: HistoryStore, entry: HistoryEntry) -> bytes:
+def stored_png(store: HistoryStoreBase, entry: HistoryEntry) -> bytes:
     """The Download file of an entry: its stored PNG (settings in its text chunks), read at the click."""
     return store.image_png(entry.workspace_id, entry.id) or b""
 
 
-def _stored_jpeg(store: HistoryStore, workspace_id: str, entry_id: str, colour: str) -> bytes:
+def _stored_jpeg(store: HistoryStoreBase, workspace_id: str, entry_id: str, colour: str) -> bytes:
     """A JPEG of the stored image on a solid colour, made only when the person clicks Download."""
     png = store.image_png(workspace_id, entry_id)
     return to_jpeg(png, colour) if png else b""
 
 
-def png_download(store: HistoryStore, entry: HistoryEntry, *, key: str, label: str = "Download PNG",
+def png_download(store: HistoryStoreBase, entry: HistoryEntry, *, key: str, label: str = "Download PNG",
                  width: Width = "content") -> None:
     """A Download PNG button whose file (settings in its text chunks) is read from the store on click."""
     _download(label, partial(stored_png, store, entry), download_name(entry),
               "image/png", key, width)
 
 
-def jpeg_download(store: HistoryStore, entry: HistoryEntry, colour: str, *, key: str, label: str) -> None:
+def jpeg_download(store: HistoryStoreBase, entry: HistoryEntry, colour: str, *, key: str, label: str) -> None:
     """A Download JPG button: the stored image flattened onto `colour`, built on click."""
     _download(label, partial(_stored_jpeg, store, entry.workspace_id, entry.id, colour),
               download_name(entry, "jpg"), "image/jpeg", key, "content")
@@ -102,7 +102,7 @@ def _download(
 
 
 def send_buttons(
-    store: HistoryStore, entry: HistoryEntry, *, key: str, width: Width = "content"
+    store: HistoryStoreBase, entry: HistoryEntry, *, key: str, width: Width = "content"
 ) -> str | None:
     """Use as input and Remove background: one click takes the image to that page; why not, if it can't."""
     if st.button("Use as input", key=f"{key}_use_as_input", icon=":material/input:", width=width,
@@ -115,7 +115,7 @@ def send_buttons(
     return None
 
 
-def result_card(store: HistoryStore, entry: HistoryEntry, *, key: str, is_preview: bool = False,
+def result_card(store: HistoryStoreBase, entry: HistoryEntry, *, key: str, is_preview: bool = False,
                 actions: bool = True) -> None:
     """A finished image, large and lossless, with Download PNG (and Use as input…) and its settings."""
     png = store.image_png(entry.workspace_id, entry.id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import cast
 
 import psycopg
 import streamlit as st
@@ -11,7 +10,7 @@ import streamlit as st
 from lib.config import DATABASE_URL_NAME, ObjectStoreSettings, StorageConfigurationError, resolve_storage
 from lib.errors import AuthenticationError, ImageStudioError, InsufficientCreditsError
 from lib.jobs import JobStore, SqliteJobStore
-from lib.store import HistoryStore
+from lib.store import HistoryStore, HistoryStoreBase
 from lib.ui import connection_panel, sign_in
 from lib.workspace import HistorySaveError, Outcome, Workspace
 from lib.workspace_links import open_workspace_link, workspace_secret
@@ -28,7 +27,7 @@ def _open_store(root: str) -> HistoryStore:
 
 @st.cache_resource(show_spinner=False)
 def _open_shared_store(database_url: str, endpoint: str, bucket: str, access_key_id: str | None,
-                       region: str | None, _objects: ObjectStoreSettings) -> HistoryStore:
+                       region: str | None, _objects: ObjectStoreSettings) -> HistoryStoreBase:
     """One shared store per database and bucket, shared by all sessions of this replica.
 
     Keyed by where the data is (the URL's hash stays in this process); the S3 secret is not part of the key.
@@ -38,11 +37,10 @@ def _open_shared_store(database_url: str, endpoint: str, bucket: str, access_key
 
     objects = S3Storage(endpoint, bucket, access_key_id=access_key_id,
                         secret_access_key=_objects.secret_access_key, region=region)
-    # The same API as HistoryStore (the store test suite runs against both); the pages never know which.
-    return cast(HistoryStore, PostgresHistoryStore(database_url, objects))
+    return PostgresHistoryStore(database_url, objects)
 
 
-def history_store() -> HistoryStore:
+def history_store() -> HistoryStoreBase:
     """The history store the configuration names; a half-configured shared mode stops the app, saying why."""
     try:
         storage = resolve_storage(st.secrets, os.environ)
