@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], bool]] = {
     "budget_check.py": (("budget check per paid call", "sign-in round trip"), True),
     "bulk_cutouts.py": (("x one photo",), False),
     "shared_mode.py": (("count+page1", "SeaweedFS/disk p95"), False),
+    "jobs_responsiveness.py": (("median ms", "x baseline"), True),
 }
 # Modules in bench/ that are not benchmarks themselves (they print no table).
 SUPPORT_MODULES = {
