@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import psycopg
 import pytest
+import streamlit as st
 
 from lib.config import (
     DATA_DIR_NAME,
@@ -16,6 +19,7 @@ from lib.config import (
 from lib.object_storage import S3Storage
 from lib.shared_store import PostgresHistoryStore
 from tests.app_testing import assert_healthy, errors, finish_jobs, open_app, workspace_of
+from tests.postgres_server import PostgresServer
 from tests.seaweedfs_server import SeaweedServer
 
 PROMPT = "A lighthouse on a cliff at dawn"
@@ -82,3 +86,33 @@ def test_unreachable_database_is_a_plain_error(shared_secrets: dict[str, str], d
     [shown] = errors(at)
     assert DATABASE_URL_NAME in shown and "db-password" not in shown
     assert not data_dir.exists()
+
+
+def test_clearing_streamlits_cache_closes_the_shared_stores_connections(
+        shared_secrets: dict[str, str], postgres_server: PostgresServer, data_dir: Path) -> None:
+    """When Streamlit's cache lets go of the shared stores (a clear, a reload), their pools close: the
+    database's connection count goes back to what it was before the app opened them."""
+    database_url = postgres_server.create_database()  # its own: no other test's cached pool is counted
+    try:
+        before = _connections_to(postgres_server, database_url)
+        at = open_app({**shared_secrets, DATABASE_URL_NAME: database_url})
+        assert_healthy(at)
+        assert not errors(at)
+        assert _connections_to(postgres_server, database_url) > before
+        st.cache_resource.clear()
+        deadline = time.monotonic() + 10  # a closed connection's server process ends a moment later
+        while _connections_to(postgres_server, database_url) > before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _connections_to(postgres_server, database_url) == before
+        assert not data_dir.exists()
+    finally:
+        postgres_server.drop_database(database_url)
+
+
+def _connections_to(server: PostgresServer, database_url: str) -> int:
+    """How many client connections PostgreSQL holds open to one database."""
+    with psycopg.connect(server.admin_url, autocommit=True) as admin:
+        row = admin.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
+                            (database_url.rsplit("/", 1)[1],)).fetchone()
+    assert row is not None
+    return int(row[0])

@@ -25,7 +25,14 @@ def _open_store(root: str) -> HistoryStore:
     return HistoryStore(root)
 
 
-@st.cache_resource(show_spinner=False)
+def _close_store(store: HistoryStoreBase | JobStore) -> None:
+    """Give a store's database connections back when Streamlit's cache lets go of it (a clear, a reload)."""
+    # Without this a cleared cache leaves its psycopg pool connected, holding database connections until
+    # the process ends; a page run or job still holding the old store then fails plainly and is not lost.
+    store.close()
+
+
+@st.cache_resource(show_spinner=False, on_release=_close_store)
 def _open_shared_store(database_url: str, endpoint: str, bucket: str, access_key_id: str | None,
                        region: str | None, _objects: ObjectStoreSettings) -> HistoryStoreBase:
     """One shared store per database and bucket, shared by all sessions of this replica.
@@ -59,7 +66,7 @@ def history_store() -> HistoryStoreBase:
         st.stop()
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, on_release=_close_store)
 def _open_job_store(location: str, shared: bool) -> JobStore:
     """One job store per data folder or database, shared by all sessions of this process."""
     if shared:
