@@ -35,6 +35,7 @@ _THIN_REACH = 9  # px: window in which a line's fully covered pixels are sought
 _HOLE_DIFFERS = 0.5  # share of a hole's pixels unlike the backdrop above which it is part of the subject
 _SMALL_PART = 0.0002  # share of the image: a part this small is kept only if it clearly stands out
 _STANDS_OUT = 2.0  # noise thresholds above which a pixel clearly stands out from the backdrop
+_SHADOW_NOISE = 0.02  # gain: how much a shadow may seem to brighten on the way in (noise, JPEG)
 _RAMP = 0.2  # inside the subject, projections below this are backdrop showing through, above 1 - this solid
 _BORDER_CLUSTERS = 10  # k-means clusters of a busy border's colour and texture
 _BUSY_NEAR = 1.5  # cluster spreads: closer than this to the border model is probably backdrop
@@ -265,13 +266,27 @@ def _shadow_free_subject(
     off_line = np.linalg.norm(rgb - gain[:, :, None] * background, axis=2)
     shadow_like = candidate & (gain < 0.97) & (off_line < max(10.0, threshold * 2.5))
     passable = (~candidate | shadow_like) & ~barrier
-    count, labels = cv2.connectedComponents(passable.astype(np.uint8), connectivity=4)
-    touches_backdrop = np.zeros(count, bool)
-    touches_backdrop[np.unique(labels[reached & ~candidate & passable])] = True
-    touches_backdrop[0] = False
-    shadow = shadow_like & touches_backdrop[labels]
+    shadow = shadow_like & _darkening_from(reached & ~candidate & passable, passable, gain)
     subject = _keep_subject(candidate & ~shadow, standing_out=residual > _STANDS_OUT * threshold)
     return _fill_small_holes(subject | _holes_unlike_backdrop(subject, candidate))
+
+
+def _darkening_from(seeds: np.ndarray, passable: np.ndarray, gain: np.ndarray) -> np.ndarray:
+    """The passable pixels reached from the seeds by paths that only darken (within noise).
+
+    A shadow darkens steadily from the backdrop toward what casts it; a subject's shaded side that happens
+    to match it (a grey bottle beside its own shadow) brightens again past its darkest outline.
+    """
+    smooth = cv2.GaussianBlur(gain.astype(np.float32), (0, 0), 1.0)
+    step = np.ones((3, 3), np.uint8)
+    reached = seeds & passable
+    for _ in range(max(smooth.shape)):
+        brightest = cv2.dilate(np.where(reached, smooth, -1.0).astype(np.float32), step)
+        grown = reached | (passable & (smooth <= brightest + _SHADOW_NOISE))
+        if np.array_equal(grown, reached):
+            break
+        reached = grown
+    return reached
 
 
 def _holes_unlike_backdrop(subject: np.ndarray, candidate: np.ndarray) -> np.ndarray:
@@ -484,7 +499,7 @@ def _matte_known_background(
     """
     scale = max(subject.shape) / 1000
     difference = image - background
-    distance = np.linalg.norm(difference, axis=2)
+    distance = np.sqrt(_dot(difference, difference))
     deep = cv2.erode(subject.astype(np.uint8), _disc(max(1, round(_DEEP * scale)))) > 0
     solid = (deep & (distance > 3 * threshold)).astype(np.float32)
     if solid.sum() < 0.2 * deep.sum():
@@ -495,8 +510,9 @@ def _matte_known_background(
         colour, close = nearest
         foreground = np.where(close[:, :, None], colour, foreground)
     direction = foreground - background
-    strength = (direction * direction).sum(2)
-    projected = np.clip((difference * direction).sum(2) / np.maximum(strength, 1.0), 0, 1)
+    strength = _dot(direction, direction)
+    along = _dot(difference, direction)
+    projected = np.clip(along / np.maximum(strength, 1.0), 0, 1)
     # Where subject and backdrop colours are close the projection is unreliable; trust the mask there.
     reliable = np.clip((np.sqrt(strength) - 15) / 30, 0, 1)
     estimate = projected * reliable + subject * (1 - reliable)
@@ -507,7 +523,8 @@ def _matte_known_background(
     alpha = np.where(deep, inside, np.where(near & (distance > threshold), estimate, 0.0))
     # Strands of another colour than the subject's (grey spokes by a red frame, white whiskers by brown
     # fur) are not explained by the projection; in a wheel's opening nothing of the subject is solid.
-    unexplained = np.linalg.norm(difference - projected[:, :, None] * direction, axis=2)
+    # |difference - projected * direction|, expanded so no full-size colour array is made.
+    unexplained = np.sqrt(np.maximum(distance**2 - 2 * projected * along + projected**2 * strength, 0))
     own_colour = unexplained > _UNEXPLAINED * np.maximum(distance, 1.0)
     alpha = np.maximum(alpha, _thin_alpha(distance, threshold) * (openings | (near & own_colour)))
     # Where the subject's colour borrowed from nearby does not explain a pixel that clearly differs from
@@ -548,6 +565,11 @@ def _nearest_colour(
     ys, xs = np.nonzero(pure)
     # Labels number the zero pixels of the input in row-major scan order, starting at 1.
     return smooth[ys, xs][labels - 1], distance <= reach + depth
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-pixel dot product of two colour images (several times faster than summing a product)."""
+    return np.einsum("ijk,ijk->ij", a, b)
 
 
 def _disc(radius: int) -> np.ndarray:
