@@ -17,6 +17,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import logging
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -81,6 +82,8 @@ class PostgresHistoryStore(HistoryStoreBase):
     def __init__(self, database_url: str, objects: ObjectStorage, *, max_connections: int = 10,
                  connect_timeout: float = 10.0, sweep_at_start: bool = True) -> None:
         self.objects = objects
+        self._lock = threading.Lock()
+        self._closed = False
         self._pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] = ConnectionPool(
             database_url, min_size=1, max_size=max_connections, timeout=connect_timeout, open=False,
             kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": int(connect_timeout)},
@@ -235,17 +238,18 @@ class PostgresHistoryStore(HistoryStoreBase):
 
     def close(self) -> None:
         """Close the database connections; the store is unusable afterwards."""
+        with self._lock:
+            self._closed = True
         self._pool.close()
 
     # -- internals -----------------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
-        """An autocommit connection from the pool (rows as dicts).
-
-        Once the store is closed the pool raises PoolClosed, a psycopg.Error: a save still under way then
-        fails as a HistorySaveError that keeps its image, as for any database failure.
-        """
+        """An autocommit connection from the pool (rows as dicts); RuntimeError once the store is closed."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the history store is closed")
         with self._pool.connection() as db:
             yield db
 

@@ -28,7 +28,8 @@ def _open_store(root: str) -> HistoryStore:
 def _close_store(store: HistoryStoreBase | JobStore) -> None:
     """Give a store's database connections back when Streamlit's cache lets go of it (a clear, a reload)."""
     # Without this a cleared cache leaves its psycopg pool connected, holding database connections until
-    # the process ends; a page run or job still holding the old store then fails plainly and is not lost.
+    # the process ends. Clearing is an operator's or developer's act (Clear cache, a code reload), never a
+    # user's: a job still running with the old stores then cannot save its result, and the log says so.
     store.close()
 
 
