@@ -16,3 +16,12 @@ def test_fluffy_animal_over_a_motorcycle_photo_is_found() -> None:
     truth = case.alpha > 127
     assert (alpha & truth).sum() / (alpha | truth).sum() > 0.4
     assert alpha[truth].mean() > 0.5  # most of the animal is kept, not just a scrap of it
+
+
+def test_person_running_out_of_the_bottom_edge_over_a_photo_is_found() -> None:
+    """A person whose body is cut by the bottom edge is kept: that edge is not taken for backdrop."""
+    case = make_case(18, "photo", "person")
+    alpha = np.asarray(remove_background(Image.fromarray(case.image)))[:, :, 3] > 127
+    truth = case.alpha > 127
+    assert (alpha & truth).sum() / (alpha | truth).sum() > 0.75
+    assert alpha[-20:][truth[-20:]].mean() > 0.8  # the body reaches the bottom edge

@@ -36,6 +36,8 @@ _HOLE_DIFFERS = 0.5  # share of a hole's pixels unlike the backdrop above which 
 _SMALL_PART = 0.0002  # share of the image: a part this small is kept only if it clearly stands out
 _STANDS_OUT = 2.0  # noise thresholds above which a pixel clearly stands out from the backdrop
 _SHADOW_NOISE = 0.02  # gain: how much a shadow may seem to brighten on the way in (noise, JPEG)
+_BOTTOM_UNLIKE = 1.2  # cluster spreads: the bottom edge's middle is subject when three quarters of it are
+# at least this far from the rest of the border
 _RAMP = 0.2  # inside the subject, projections below this are backdrop showing through, above 1 - this solid
 _BORDER_CLUSTERS = 10  # k-means clusters of a busy border's colour and texture
 _BUSY_NEAR = 1.5  # cluster spreads: closer than this to the border model is probably backdrop
@@ -353,6 +355,7 @@ def _busy_subject(rgb: np.ndarray, lab: np.ndarray, border: np.ndarray, centred:
     """
     border = _consistent_border(lab, border)
     features = _texture_features(lab)
+    border = _without_subject_at_bottom(features, border)
     distance = _nearest_cluster_distance(features, features[border], _BORDER_CLUSTERS)
     mask = np.where(distance < _BUSY_NEAR, cv2.GC_PR_BGD, cv2.GC_PR_FGD).astype(np.uint8)
     # Subjects are framed near the centre and a busy photo shows there what its border never does, so
@@ -374,6 +377,20 @@ def _busy_subject(rgb: np.ndarray, lab: np.ndarray, border: np.ndarray, centred:
         # Pieces of the photo that stand out away from the centre are its content, not the subject.
         subject = _keep_touching(subject, centre)
     return _fill_small_holes(_fill_unlike_holes(subject, distance))
+
+
+def _without_subject_at_bottom(features: np.ndarray, border: np.ndarray) -> np.ndarray:
+    """The border less the middle of its bottom edge when that looks unlike the rest of the border:
+    a person or an object running out of the frame there, which must not teach GrabCut the backdrop."""
+    height, width = border.shape
+    bottom = np.zeros_like(border)
+    bottom[height // 2 :, width // 4 : width - width // 4] = True
+    bottom &= border
+    rest = border & ~bottom
+    if bottom.sum() < 20 or rest.sum() < 50:
+        return border
+    distance = _nearest_cluster_distance(features, features[rest], _BORDER_CLUSTERS)
+    return rest if float(np.quantile(distance[bottom], 0.25)) > _BOTTOM_UNLIKE else border
 
 
 def _keep_touching(mask: np.ndarray, region: np.ndarray) -> np.ndarray:
