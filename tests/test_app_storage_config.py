@@ -18,6 +18,7 @@ from lib.config import (
 )
 from lib.object_storage import S3Storage
 from lib.shared_store import PostgresHistoryStore
+from lib.shared_store.postgres_jobs import SCHEMA_VERSION as JOBS_SCHEMA_VERSION
 from tests.app_testing import assert_healthy, errors, finish_jobs, open_app, workspace_of
 from tests.postgres_server import PostgresServer
 from tests.seaweedfs_server import SeaweedServer
@@ -116,3 +117,20 @@ def _connections_to(server: PostgresServer, database_url: str) -> int:
                             (database_url.rsplit("/", 1)[1],)).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def test_a_jobs_table_newer_than_this_release_is_refused_plainly(
+        shared_secrets: dict[str, str], postgres_server: PostgresServer, data_dir: Path) -> None:
+    """A database whose jobs table a newer release upgraded: a plain error saying so, no traceback."""
+    database_url = postgres_server.create_database()
+    try:
+        with psycopg.connect(database_url, autocommit=True) as db:
+            db.execute("CREATE TABLE schema_version (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+            db.execute("INSERT INTO schema_version VALUES ('jobs', %s)", (JOBS_SCHEMA_VERSION + 1,))
+        at = open_app({**shared_secrets, DATABASE_URL_NAME: database_url})
+        assert_healthy(at)
+        [shown] = errors(at)
+        assert f"up to {JOBS_SCHEMA_VERSION}" in shown and "newer release" in shown
+        assert not data_dir.exists()
+    finally:
+        postgres_server.drop_database(database_url)

@@ -81,10 +81,14 @@ def job_store() -> JobStore:
     """Where Generate jobs are rows: beside the history the configuration names (checked by history_store)."""
     history_store()  # a misconfiguration or an unreachable database stops the page here, saying why
     storage = resolve_storage(st.secrets, os.environ)
-    if storage.shared:
-        assert storage.database_url is not None  # shared mode has it
+    if not storage.shared:
+        return _open_job_store(str(storage.data_dir), False)
+    assert storage.database_url is not None  # shared mode has it
+    try:
         return _open_job_store(storage.database_url, True)
-    return _open_job_store(str(storage.data_dir), False)
+    except (OSError, ImageStudioError, psycopg.Error) as problem:  # e.g. a jobs table a newer release made
+        st.error(shared_store_problem(problem), icon=":material/cloud_off:")
+        st.stop()
 
 
 def shared_store_problem(problem: Exception) -> str:
