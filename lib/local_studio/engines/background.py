@@ -389,8 +389,8 @@ def _without_subject_at_bottom(features: np.ndarray, border: np.ndarray) -> np.n
     rest = border & ~bottom
     if bottom.sum() < 20 or rest.sum() < 50:
         return border
-    distance = _nearest_cluster_distance(features, features[rest], _BORDER_CLUSTERS)
-    return rest if float(np.quantile(distance[bottom], 0.25)) > _BOTTOM_UNLIKE else border
+    distance = _nearest_cluster_distance(features[bottom][None], features[rest], _BORDER_CLUSTERS)
+    return rest if float(np.quantile(distance, 0.25)) > _BOTTOM_UNLIKE else border
 
 
 def _keep_touching(mask: np.ndarray, region: np.ndarray) -> np.ndarray:
