@@ -557,13 +557,14 @@ def _thin_alpha(distance: np.ndarray, threshold: float) -> np.ndarray:
     """Alpha of strands and spokes a pixel or two wide, whatever their colour (grey spokes on a red frame).
 
     A thin line is what an opening of the difference from the backdrop removes (shadows and solid parts
-    survive it); each line pixel's alpha is its share of the line's strongest pixels nearby, where the
-    line runs through pixel centres and covers them fully.
+    survive it); each line pixel's alpha follows its share of the line's strongest pixels nearby, where
+    the line runs through pixel centres and covers them fully. The share is squared: pixels beside the
+    line, half covered by antialiasing and JPEG blur, must not widen it.
     """
     ridge = distance - cv2.morphologyEx(distance, cv2.MORPH_OPEN, np.ones((_THIN_WIDTH,) * 2, np.uint8))
     peak = cv2.dilate(ridge, np.ones((_THIN_REACH,) * 2, np.uint8))
     strong = peak > max(_THIN_STRONG * threshold, _THIN_FLOOR)
-    return np.where(strong, ridge / np.maximum(peak, 1.0), 0.0)
+    return np.where(strong, (ridge / np.maximum(peak, 1.0)) ** 2, 0.0)
 
 
 def _nearest_colour(
