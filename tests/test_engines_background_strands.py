@@ -60,3 +60,14 @@ def test_lettering_under_a_logo_is_kept() -> None:
     assert (letters > 0.5).sum() > 1500
     assert kept[letters > 0.5].mean() > 0.85
     assert iou(cutout, alpha) > 0.95
+
+
+def test_spokes_keep_their_own_width() -> None:
+    """The half-covered pixels beside a one-pixel spoke stay clear, so spokes are not drawn fatter."""
+    colour, alpha, spokes = wheel()
+    background = np.full((HEIGHT, WIDTH, 3), (200, 60, 180), np.float32)
+    kept = np.asarray(remove_background(composite(background, colour, alpha)))[:, :, 3] > 127
+    beside = (cv2.dilate(spokes.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & (alpha < 0.3)
+    assert beside.sum() > 3000
+    assert kept[spokes].mean() > 0.7
+    assert kept[beside].mean() < 0.15
