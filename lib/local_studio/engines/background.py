@@ -3,10 +3,12 @@
 Two paths, chosen by how busy the border is:
 - smooth backdrops (studio colour, gradients): the backdrop is grown inward from the border with local
   planes (first-order normalized convolution), so gradients are followed; the subject is what differs
-  from it, minus soft shadows that can be reached from the backdrop without crossing a sharp edge. Alpha
-  at full size solves the known-background matting equation I = aF + (1 - a)B by projection.
+  from it, minus soft shadows: what darkens steadily from the backdrop without crossing a sharp edge.
+  Alpha at full size solves the known-background matting equation I = aF + (1 - a)B by projection;
+  strands and spokes of their own colour are found as thin ridges of the difference from the backdrop.
 - busy backdrops (textures, photos): a colour-and-texture model of the border (k-means) seeds GrabCut at
-  low resolution; the mask is brought to full size with an edge-aware guided filter.
+  low resolution (the bottom edge's middle is left out when a subject runs into it); the mask is brought
+  to full size with an edge-aware guided filter.
 Either way the partly transparent pixels are decontaminated, F = (I - (1 - a)B) / a, so no halo of the
 old background shows on a new one. Measured by bench/bg_quality.py on composites with exact alpha.
 """
@@ -27,7 +29,7 @@ _DEEP = 6  # px at 1 MP: how far inside the mask the subject counts as solid (te
 _PURE = 8  # px at 1 MP: depth from which unmixed subject colour is taken for soft edges
 _REACH = 12  # px at 1 MP: how far from the edge that unmixed colour is trusted
 _BAND = 0.04  # share of the long side around the mask searched for strands and whiskers
-_THIN_STRONG = 4.0  # noise thresholds: a strand or spoke must stand out this clearly from the backdrop
+_THIN_STRONG = 4.0  # noise thresholds: a strand, spoke or letter stands out this clearly from the backdrop
 _THIN_FLOOR = 24.0  # RGB levels: and at least this much (JPEG ringing beside edges stays below)
 _UNEXPLAINED = 0.5  # share of a pixel's difference from the backdrop the subject's colour cannot explain
 _THIN_WIDTH = 5  # px: lines narrower than this count as strands (an opening of this size removes them)
@@ -410,14 +412,12 @@ def _centre(height: int, width: int) -> np.ndarray:
 
 def _fill_unlike_holes(subject: np.ndarray, distance: np.ndarray) -> np.ndarray:
     """Fill the holes enclosed by the subject that do not look like the backdrop seen at the border."""
-    count, labels = cv2.connectedComponents((~subject).astype(np.uint8), connectivity=4)
-    if count <= 2:
+    count, labels = cv2.connectedComponents(_enclosed(subject).astype(np.uint8), connectivity=4)
+    if count <= 1:
         return subject
-    outside = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     medians = np.array([np.median(values) for values in np.split(*_grouped(distance, labels, count))])
     unlike = medians >= _HOLE_UNLIKE
-    unlike[outside] = False
-    unlike[0] = False  # label 0 is the subject itself
+    unlike[0] = False  # label 0 is the subject and the backdrop around it
     return subject | unlike[labels]
 
 
@@ -548,7 +548,7 @@ def _matte_known_background(
     # the backdrop (lettering under a logo, a printed label), the mask decides. It comes from the work
     # size, so its outline is trusted only a couple of pixels in.
     within = cv2.erode(subject.astype(np.uint8), _disc(max(1, round(max(subject.shape) / _WORK_SIDE)))) > 0
-    clearly = distance > max(_THIN_STRONG * threshold, _THIN_FLOOR)
+    clearly = distance > _clear_difference(threshold)
     alpha = np.maximum(alpha, within & own_colour & clearly)
     return alpha.astype(np.float32), foreground
 
@@ -563,7 +563,7 @@ def _thin_alpha(distance: np.ndarray, threshold: float) -> np.ndarray:
     """
     ridge = distance - cv2.morphologyEx(distance, cv2.MORPH_OPEN, np.ones((_THIN_WIDTH,) * 2, np.uint8))
     peak = cv2.dilate(ridge, np.ones((_THIN_REACH,) * 2, np.uint8))
-    strong = peak > max(_THIN_STRONG * threshold, _THIN_FLOOR)
+    strong = peak > _clear_difference(threshold)
     return np.where(strong, (ridge / np.maximum(peak, 1.0)) ** 2, 0.0)
 
 
@@ -583,6 +583,11 @@ def _nearest_colour(
     ys, xs = np.nonzero(pure)
     # Labels number the zero pixels of the input in row-major scan order, starting at 1.
     return smooth[ys, xs][labels - 1], distance <= reach + depth
+
+
+def _clear_difference(threshold: float) -> float:
+    """RGB distance from the backdrop beyond which a pixel clearly belongs to something else."""
+    return max(_THIN_STRONG * threshold, _THIN_FLOOR)
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
