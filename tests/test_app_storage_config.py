@@ -17,7 +17,7 @@ from lib.config import (
     WORKSPACE_SECRET_NAME,
 )
 from lib.object_storage import S3Storage
-from lib.shared_store import PostgresHistoryStore
+from lib.shared_store import SCHEMA_VERSION, PostgresHistoryStore, postgres_history
 from lib.shared_store.postgres_jobs import SCHEMA_VERSION as JOBS_SCHEMA_VERSION
 from tests.app_testing import assert_healthy, errors, finish_jobs, open_app, workspace_of
 from tests.postgres_server import PostgresServer
@@ -132,5 +132,28 @@ def test_a_jobs_table_newer_than_this_release_is_refused_plainly(
         [shown] = errors(at)
         assert f"up to {JOBS_SCHEMA_VERSION}" in shown and "newer release" in shown
         assert not data_dir.exists()
+    finally:
+        postgres_server.drop_database(database_url)
+
+
+def test_a_serving_replica_stops_once_a_newer_release_has_migrated(
+        shared_secrets: dict[str, str], postgres_server: PostgresServer, data_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app is serving; another replica of a newer release migrates the history: the next run of a page
+    says so plainly instead of reading rows it does not know."""
+    monkeypatch.setattr(postgres_history, "SCHEMA_RECHECK_S", 0)  # look on every run, not every 10 s
+    database_url = postgres_server.create_database()
+    try:
+        at = open_app({**shared_secrets, DATABASE_URL_NAME: database_url})
+        assert_healthy(at)
+        assert not errors(at)
+        with psycopg.connect(database_url, autocommit=True) as db:
+            db.execute("UPDATE schema_version SET version = %s WHERE component = 'history'",
+                       (SCHEMA_VERSION + 1,))
+        at.run()
+        assert_healthy(at)
+        [shown] = errors(at)
+        assert f"up to {SCHEMA_VERSION}" in shown and "newer release" in shown
+        assert not at.text_area  # the page itself was not drawn
     finally:
         postgres_server.drop_database(database_url)

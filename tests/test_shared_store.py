@@ -112,6 +112,18 @@ def test_a_schema_newer_than_this_release_is_refused(empty_database: str, tmp_pa
         assert db.execute("SELECT pg_try_advisory_lock(%s)", (MIGRATION_LOCK_KEY,)).fetchone() == (True,)
 
 
+def test_a_running_replica_refuses_once_a_newer_release_has_migrated(empty_database: str,
+                                                                      tmp_path: Path) -> None:
+    """A replica already serving when a newer release migrates the schema stops serving, saying why."""
+    with PostgresHistoryStore(empty_database, LocalFolderStorage(tmp_path / "objects")) as serving:
+        serving.refuse_newer_schema(recheck_after_s=0)  # its own version: nothing to say
+        with psycopg.connect(empty_database) as db:
+            db.execute("UPDATE schema_version SET version = %s WHERE component = 'history'",
+                       (SCHEMA_VERSION + 1,))
+        with pytest.raises(SchemaTooNewError, match=f"up to {SCHEMA_VERSION}"):
+            serving.refuse_newer_schema(recheck_after_s=0)
+
+
 def test_reopening_a_current_database_changes_nothing(empty_database: str, tmp_path: Path) -> None:
     """A replica restarting on a migrated database keeps every row and the version."""
     workspace = new_workspace_id()

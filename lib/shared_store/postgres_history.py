@@ -18,6 +18,7 @@ import builtins
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -28,7 +29,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from lib.errors import ImageStudioError
 from lib.object_storage import ObjectStorage
-from lib.shared_store.schema import migrate
+from lib.shared_store.schema import migrate, refuse_newer
 
 # The SQLite store's module-level rules are the one home of validation, image preparation, naming and
 # export format: reused here (some are private to lib.store; they are its rules, not copies of them).
@@ -67,6 +68,9 @@ _NEWEST_FIRST = "ORDER BY created_at DESC, seq DESC"
 _WORKSPACE_LOCK = "SELECT pg_advisory_lock(hashtextextended(%s, 0))"
 _WORKSPACE_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(%s, 0))"
 _LOCK_PREFIX = "image-studio:history:"
+# How often a running replica looks whether a newer release has migrated the schema under it: one tiny
+# query per this many seconds, however many page runs ask.
+SCHEMA_RECHECK_S = 10.0
 
 
 class HistoryDatabaseError(ImageStudioError):
@@ -84,6 +88,7 @@ class PostgresHistoryStore(HistoryStoreBase):
         self.objects = objects
         self._lock = threading.Lock()
         self._closed = False
+        self._schema_checked_at = time.monotonic()  # migrate() below checks it at start
         self._pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] = ConnectionPool(
             database_url, min_size=1, max_size=max_connections, timeout=connect_timeout, open=False,
             kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": int(connect_timeout)},
@@ -235,6 +240,17 @@ class PostgresHistoryStore(HistoryStoreBase):
         return removed
 
     # -- lifecycle -----------------------------------------------------------------------------------
+
+    def refuse_newer_schema(self, *, recheck_after_s: float | None = None) -> None:
+        """SchemaTooNewError when a newer release has since migrated the schema (looked at every few s)."""
+        wait = SCHEMA_RECHECK_S if recheck_after_s is None else recheck_after_s
+        now = time.monotonic()
+        with self._lock:
+            if now - self._schema_checked_at < wait:
+                return
+            self._schema_checked_at = now
+        with self._connection() as db:
+            refuse_newer(db)
 
     def close(self) -> None:
         """Close the database connections; the store is unusable afterwards."""

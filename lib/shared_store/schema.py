@@ -3,7 +3,8 @@
 Every replica runs `migrate` when it starts. An advisory lock makes the replicas take turns, so the one
 that finds an old schema upgrades it while the others wait, then see it done. The version lives in
 `schema_version` (one row per component, so other rows-in-PostgreSQL features can keep their own); a
-replica that finds a version newer than it knows refuses to serve rather than write rows it misreads.
+replica that finds a version newer than it knows refuses to serve rather than write rows it misreads,
+at start (`migrate`) and while it runs (`refuse_newer`, after another replica of a newer release migrated).
 """
 
 from __future__ import annotations
@@ -80,6 +81,13 @@ class SchemaTooNewError(ImageStudioError):
     """The database was migrated by a newer release of the app: this one must not serve with it."""
 
 
+def refuse_newer(db: psycopg.Connection[Any]) -> None:
+    """Raise SchemaTooNewError when a newer release has migrated the history schema since this one started."""
+    found = current_version(db)
+    if found > SCHEMA_VERSION:
+        raise SchemaTooNewError(_too_new(found))
+
+
 def migrate(db: psycopg.Connection[Any]) -> int:
     """Bring the history schema up to SCHEMA_VERSION (waiting for any other replica doing so); returns it.
 
@@ -90,10 +98,7 @@ def migrate(db: psycopg.Connection[Any]) -> int:
         db.execute(_VERSION_TABLE)
         found = current_version(db)
         if found > SCHEMA_VERSION:
-            raise SchemaTooNewError(
-                f"The history database has schema version {found}, but this release of Image Studio "
-                f"knows versions up to {SCHEMA_VERSION}. A newer release has upgraded it: run that "
-                "release on every replica (this one will not serve, so as not to damage the history).")
+            raise SchemaTooNewError(_too_new(found))
         apply_migrations(db, COMPONENT, MIGRATIONS, found)
         _add_trigram_index(db)
     finally:
@@ -122,6 +127,12 @@ def current_version(db: psycopg.Connection[Any]) -> int:
         row = cursor.execute("SELECT version FROM schema_version WHERE component = %s",
                              (COMPONENT,)).fetchone()
     return int(row[0]) if row else 0
+
+
+def _too_new(found: int) -> str:
+    return (f"The history database has schema version {found}, but this release of Image Studio knows "
+            f"versions up to {SCHEMA_VERSION}. A newer release has upgraded it: run that release on every "
+            "replica (this one will not serve, so as not to damage the history).")
 
 
 def _add_trigram_index(db: psycopg.Connection[Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import psycopg
 import streamlit as st
@@ -14,6 +15,9 @@ from lib.store import HistoryStore, HistoryStoreBase
 from lib.ui import connection_panel, sign_in
 from lib.workspace import HistorySaveError, Outcome, Workspace
 from lib.workspace_links import open_workspace_link, workspace_secret
+
+if TYPE_CHECKING:  # loaded only in shared mode: the embedded default never imports boto3 and the pool
+    from lib.shared_store import PostgresHistoryStore
 
 WORKSPACE_PARAM = "ws"
 _WORKSPACE_ID = "workspace_id"
@@ -35,7 +39,7 @@ def _close_store(store: HistoryStoreBase | JobStore) -> None:
 
 @st.cache_resource(show_spinner=False, on_release=_close_store)
 def _open_shared_store(database_url: str, endpoint: str, bucket: str, access_key_id: str | None,
-                       region: str | None, _objects: ObjectStoreSettings) -> HistoryStoreBase:
+                       region: str | None, _objects: ObjectStoreSettings) -> PostgresHistoryStore:
     """One shared store per database and bucket, shared by all sessions of this replica.
 
     Keyed by where the data is (the URL's hash stays in this process); the S3 secret is not part of the key.
@@ -60,8 +64,10 @@ def history_store() -> HistoryStoreBase:
     assert storage.database_url is not None and storage.objects is not None  # shared mode has both
     objects = storage.objects
     try:
-        return _open_shared_store(storage.database_url, objects.endpoint, objects.bucket,
-                                  objects.access_key_id, objects.region, objects)
+        store = _open_shared_store(storage.database_url, objects.endpoint, objects.bucket,
+                                   objects.access_key_id, objects.region, objects)
+        store.refuse_newer_schema()  # a replica of a newer release may have migrated since this one started
+        return store
     except (OSError, ImageStudioError, psycopg.Error) as problem:  # not cached: the next run tries again
         st.error(shared_store_problem(problem), icon=":material/cloud_off:")
         st.stop()
