@@ -25,6 +25,7 @@ REFRESH_SECONDS = 1.0
 SEEN_ACTIVE = "generate_jobs_seen_active"  # ids of the jobs in progress at the last look
 COUNTED = "generate_jobs_counted"  # ids of finished jobs whose credits this session has counted
 REPORTED = "generate_jobs_reported"  # ids of clicks whose failure was said under the Generate button
+OWN_CLICK = "generate_jobs_own_click"  # job ids of this tab's latest click
 
 
 @st.cache_resource(show_spinner=False)
@@ -50,6 +51,7 @@ def start_jobs(workspace: Workspace, prompt: str, models: Sequence[str], aspect_
                                        for model in models))
     jobs = session.job_store()
     batch = jobs.add_batch(workspace.workspace_id, prompt, models, aspect_ratio)
+    st.session_state[OWN_CLICK] = [job.id for job in batch]
     images = list(input_images)
     for job in batch:
         # The client (and its key) stays in this closure, in memory: the row names only what was asked.
@@ -172,7 +174,11 @@ def _failed_without_image(batch: list[Job]) -> bool:
 
 def failure_to_report() -> list[tuple[str, str]] | None:
     """The latest click's errors, once, when it ended with no image: (kind, Markdown) for under Generate."""
-    batch = session.job_store().latest_batch(session.workspace_id())
+    jobs = session.job_store()
+    # This tab's own click: another tab of the workspace (another device, another replica) may have
+    # clicked since, and its jobs must neither hide this click's failure nor show theirs here.
+    own = [job for job in map(jobs.get, st.session_state.get(OWN_CLICK, ())) if job is not None]
+    batch = own or jobs.latest_batch(session.workspace_id())
     reported: set[str] = st.session_state.setdefault(REPORTED, set())
     if not batch or batch[0].batch_id in reported or not _failed_without_image(batch):
         return None
