@@ -40,6 +40,7 @@ _STANDS_OUT = 2.0  # noise thresholds above which a pixel clearly stands out fro
 _SHADOW_NOISE = 0.02  # gain: how much a shadow may seem to brighten on the way in (noise, JPEG)
 _BOTTOM_UNLIKE = 1.2  # cluster spreads: the bottom edge's middle is subject when three quarters of it are
 # at least this far from the rest of the border
+_UNMIXED = 0.8  # share of the way to the subject's colour a solid pixel must reach to teach that colour
 _RAMP = 0.2  # inside the subject, projections below this are backdrop showing through, above 1 - this solid
 _BORDER_CLUSTERS = 10  # k-means clusters of a busy border's colour and texture
 _BUSY_NEAR = 1.5  # cluster spreads: closer than this to the border model is probably backdrop
@@ -521,14 +522,19 @@ def _matte_known_background(
     solid = (deep & (distance > 3 * threshold)).astype(np.float32)
     if solid.sum() < 0.2 * deep.sum():
         solid = deep.astype(np.float32)
-    foreground = _fill_half(image, solid, (3.0 * scale + 1, 12.0 * scale, 48.0 * scale))
-    nearest = _nearest_colour(image, solid > 0, round(_PURE * scale), _REACH * scale)
-    if nearest is not None:
-        colour, close = nearest
-        foreground = np.where(close[:, :, None], colour, foreground)
+    foreground = _subject_colour(image, solid, scale)
     direction = foreground - background
     strength = _dot(direction, direction)
     along = _dot(difference, direction)
+    # A fringe of strands or fur lies inside the mask yet is part backdrop, and lends the subject colour
+    # a tint of it (alpha too high beside every strand): keep as solid only the pixels that reach most of
+    # the way to the first estimate, and estimate again.
+    unmixed = solid * (along > _UNMIXED * strength)
+    if unmixed.sum() > 0.5 * solid.sum():
+        foreground = _subject_colour(image, unmixed, scale)
+        direction = foreground - background
+        strength = _dot(direction, direction)
+        along = _dot(difference, direction)
     projected = np.clip(along / np.maximum(strength, 1.0), 0, 1)
     # Where subject and backdrop colours are close the projection is unreliable; trust the mask there.
     reliable = np.clip((np.sqrt(strength) - 15) / 30, 0, 1)
@@ -551,6 +557,17 @@ def _matte_known_background(
     clearly = distance > _clear_difference(threshold)
     alpha = np.maximum(alpha, within & own_colour & clearly)
     return alpha.astype(np.float32), foreground
+
+
+def _subject_colour(image: np.ndarray, solid: np.ndarray, scale: float) -> np.ndarray:
+    """The subject's own colour everywhere: the nearest unmixed colour near the solid pixels, a smooth
+    spread of them further out."""
+    foreground = _fill_half(image, solid, (3.0 * scale + 1, 12.0 * scale, 48.0 * scale))
+    nearest = _nearest_colour(image, solid > 0, round(_PURE * scale), _REACH * scale)
+    if nearest is not None:
+        colour, close = nearest
+        foreground = np.where(close[:, :, None], colour, foreground)
+    return foreground
 
 
 def _thin_alpha(distance: np.ndarray, threshold: float) -> np.ndarray:
