@@ -19,6 +19,7 @@ import contextlib
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -94,6 +95,9 @@ class PostgresHistoryStore(HistoryStoreBase):
             kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": int(connect_timeout)},
             name="image-studio-history",
         )
+        # A store nobody holds any more (Streamlit's cache let go of it and the last job using it ended)
+        # closes its pool then, rather than leaving its connections to the garbage collector.
+        weakref.finalize(self, self._pool.close)
         try:
             self._pool.open(wait=True, timeout=connect_timeout)
             with self._connection() as db:

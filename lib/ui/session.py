@@ -29,15 +29,17 @@ def _open_store(root: str) -> HistoryStore:
     return HistoryStore(root)
 
 
-def _close_store(store: HistoryStoreBase | JobStore) -> None:
-    """Give a store's database connections back when Streamlit's cache lets go of it (a clear, a reload)."""
-    # Without this a cleared cache leaves its psycopg pool connected, holding database connections until
-    # the process ends. Clearing is an operator's or developer's act (Clear cache, a code reload), never a
-    # user's: a job still running with the old stores then cannot save its result, and the log says so.
-    store.close()
+def _close_job_store(jobs: JobStore) -> None:
+    """Give the job store's database connections back when Streamlit's cache lets go of it (a clear)."""
+    # This process's job runner keeps the store it was made with, so it is never collected: without this a
+    # cleared cache would leave its pool connected until the process ends. Clearing is an operator's or a
+    # developer's act (Clear cache), never a user's; a job running then still saves its image to History,
+    # only its row stays "running" until the next start marks it interrupted. (The shared history store
+    # needs no hook: it closes its pool itself once the last page run or job holding it lets go.)
+    jobs.close()
 
 
-@st.cache_resource(show_spinner=False, on_release=_close_store)
+@st.cache_resource(show_spinner=False)
 def _open_shared_store(database_url: str, endpoint: str, bucket: str, access_key_id: str | None,
                        region: str | None, _objects: ObjectStoreSettings) -> PostgresHistoryStore:
     """One shared store per database and bucket, shared by all sessions of this replica.
@@ -73,7 +75,7 @@ def history_store() -> HistoryStoreBase:
         st.stop()
 
 
-@st.cache_resource(show_spinner=False, on_release=_close_store)
+@st.cache_resource(show_spinner=False, on_release=_close_job_store)
 def _open_job_store(location: str, shared: bool) -> JobStore:
     """One job store per data folder or database, shared by all sessions of this process."""
     if shared:
