@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME, SHARED_MODE_NAMES, TIMEOUT_NAME
 from lib.local_studio import LocalStudioHandle
+from lib.ui.markdown_text import WORD_JOINER
 from lib.workspace_links import is_genuine_workspace_id, mint_workspace_id, stored_secret
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +26,7 @@ PAGES = {
 }
 # Generous for a cold first run on a busy machine; a run returns as soon as it finishes.
 RUN_TIMEOUT_S = 60
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # a backslash before ASCII punctuation
 
 
 def forget_configured_connection(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,17 +62,23 @@ def is_genuine(workspace_id: str, data_dir: Path) -> bool:
     return is_genuine_workspace_id(workspace_id, stored_secret(data_dir))
 
 
+def as_read(markdown: str) -> str:
+    """Markdown source as a person reads it: backslash escapes resolved, invisible word joiners gone."""
+    return _ESCAPED.sub(r"\1", markdown).replace(WORD_JOINER, "")
+
+
 def texts(at: AppTest) -> list[str]:
-    """Every message, caption and Markdown text on screen (main area and sidebar)."""
+    """Every message, caption and Markdown text on screen (main area and sidebar), as read."""
     found: list[str] = []
-    for kind in ("error", "warning", "info", "success", "caption", "markdown", "title", "subheader", "code"):
-        found.extend(str(element.value) for element in getattr(at, kind))
+    for kind in ("error", "warning", "info", "success", "caption", "markdown", "title", "subheader"):
+        found.extend(as_read(str(element.value)) for element in getattr(at, kind))
+    found.extend(str(element.value) for element in at.code)  # code blocks show their text verbatim
     return found
 
 
 def errors(at: AppTest) -> list[str]:
-    """The error boxes in the main area (the sidebar's key badge turns red on its own after a 401)."""
-    return [str(element.value) for element in at.main.error]
+    """The error boxes in the main area, as read (the sidebar's key badge turns red by itself after a 401)."""
+    return [as_read(str(element.value)) for element in at.main.error]
 
 
 def assert_healthy(at: AppTest) -> None:

@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], bool]] = {
     "bulk_cutouts.py": (("x one photo",), False),
     "shared_mode.py": (("count+page1", "SeaweedFS/disk p95"), False),
     "jobs_responsiveness.py": (("median ms", "x baseline"), True),
+    "replica_users.py": (("users/replica", "ratio one/two replicas"), False),
 }
 # Modules in bench/ that are not benchmarks themselves (they print no table).
 SUPPORT_MODULES = {
