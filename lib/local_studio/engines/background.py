@@ -4,8 +4,9 @@ Two paths, chosen by how busy the border is:
 - smooth backdrops (studio colour, gradients): the backdrop is grown inward from the border with local
   planes (first-order normalized convolution), so gradients are followed; the subject is what differs
   from it, minus soft shadows: what darkens steadily from the backdrop without crossing a sharp edge.
-  Alpha at full size solves the known-background matting equation I = aF + (1 - a)B by projection;
-  strands and spokes of their own colour are found as thin ridges of the difference from the backdrop.
+  Alpha at full size solves the known-background matting equation I = aF + (1 - a)B by projection,
+  with F learnt only from subject pixels unmixed with the backdrop (a fringe's would tint it); strands
+  and spokes of their own colour are found as thin ridges of the difference from the backdrop.
 - busy backdrops (textures, photos): a colour-and-texture model of the border (k-means) seeds GrabCut at
   low resolution (the bottom edge's middle is left out when a subject runs into it); the mask is brought
   to full size with an edge-aware guided filter.
