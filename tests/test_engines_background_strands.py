@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from PIL import Image
 
+from bench.bg_eval_set import make_case
 from lib.local_studio.engines import remove_background
 from tests.test_engines_background import HEIGHT, WIDTH, composite, iou, mask_of, striped_colour
 
@@ -71,3 +73,11 @@ def test_spokes_keep_their_own_width() -> None:
     assert beside.sum() > 3000
     assert kept[spokes].mean() > 0.7
     assert kept[beside].mean() < 0.15
+
+
+def test_bicycle_spokes_on_a_studio_backdrop_are_not_widened() -> None:
+    """A bicycle's one-pixel spokes and thin frame on a plain backdrop are cut at their own width."""
+    case = make_case(4, "studio", "thin")
+    kept = np.asarray(remove_background(Image.fromarray(case.image)))[:, :, 3] > 127
+    truth = case.alpha > 127
+    assert float((kept & truth).sum() / (kept | truth).sum()) > 0.94

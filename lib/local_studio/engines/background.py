@@ -34,6 +34,7 @@ _THIN_STRONG = 4.0  # noise thresholds: a strand, spoke or letter stands out thi
 _THIN_FLOOR = 24.0  # RGB levels: and at least this much (JPEG ringing beside edges stays below)
 _UNEXPLAINED = 0.5  # share of a pixel's difference from the backdrop the subject's colour cannot explain
 _THIN_WIDTH = 5  # px: lines narrower than this count as strands (an opening of this size removes them)
+_CREST = 0.6  # share of the strongest difference nearby (5 px) a pixel needs to count as a line's crest
 _THIN_REACH = 9  # px: window in which a line's fully covered pixels are sought
 _HOLE_DIFFERS = 0.5  # share of a hole's pixels unlike the backdrop above which it is part of the subject
 _SMALL_PART = 0.0002  # share of the image: a part this small is kept only if it clearly stands out
@@ -556,7 +557,10 @@ def _matte_known_background(
     # size, so its outline is trusted only a couple of pixels in.
     within = cv2.erode(subject.astype(np.uint8), _disc(max(1, round(max(subject.shape) / _WORK_SIDE)))) > 0
     clearly = distance > _clear_difference(threshold)
-    alpha = np.maximum(alpha, within & own_colour & clearly)
+    # Outside the solid interior the mask decides only at a line's crest: the half-covered pixels beside a
+    # spoke or strand differ clearly too, but by less than the line itself.
+    crest = distance > _CREST * cv2.dilate(distance.astype(np.float32), np.ones((5, 5), np.uint8))
+    alpha = np.maximum(alpha, within & own_colour & clearly & (deep | crest))
     return alpha.astype(np.float32), foreground
 
 
