@@ -15,8 +15,10 @@ import secrets
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit, urlunsplit
 
@@ -227,14 +229,40 @@ def test_nothing_secret_and_no_tests_are_copied(image: RunningImage) -> None:
     assert "app.py" in copied and ".streamlit/config.toml" in copied
 
 
-def test_the_health_check_passes_on_the_replica_and_fails_without_one(image: RunningImage) -> None:
-    """The HEALTHCHECK command exits 0 against the running replica, and non-zero where nothing listens."""
-    healthy = subprocess.run(health_command(image.dockerfile, image.port), cwd=image.app_dir, env=image.env,
-                             capture_output=True, text=True, timeout=30, check=False)
-    assert healthy.returncode == 0, healthy.stderr
-    down = subprocess.run(health_command(image.dockerfile, free_port()), cwd=image.app_dir, env=image.env,
+class _PageForEveryPath(BaseHTTPRequestHandler):
+    """Answers 200 with an HTML page on any path, as Streamlit does for an address it has no route for."""
+
+    def do_GET(self) -> None:
+        """The same page shell whatever was asked."""
+        body = b'<!doctype html><html><body><div id="root"></div></body></html>'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+def run_health_check(image: RunningImage, port: int) -> subprocess.CompletedProcess[str]:
+    """The image's HEALTHCHECK command run from its working directory against this port."""
+    return subprocess.run(health_command(image.dockerfile, port), cwd=image.app_dir, env=image.env,
                           capture_output=True, text=True, timeout=30, check=False)
-    assert down.returncode != 0
+
+
+def test_the_health_check_passes_only_on_a_serving_replica(image: RunningImage) -> None:
+    """The HEALTHCHECK exits 0 on the running replica; non-zero where nothing listens or where a page, not
+    Streamlit's `ok`, answers (so a mistyped health path cannot pass on Streamlit's catch-all page)."""
+    healthy = run_health_check(image, image.port)
+    assert healthy.returncode == 0, healthy.stderr
+    assert run_health_check(image, free_port()).returncode != 0
+    not_streamlit = ThreadingHTTPServer(("127.0.0.1", 0), _PageForEveryPath)
+    threading.Thread(target=not_streamlit.serve_forever, daemon=True).start()
+    try:
+        assert run_health_check(image, int(not_streamlit.server_address[1])).returncode != 0
+    finally:
+        not_streamlit.shutdown()
+        not_streamlit.server_close()
 
 
 def test_the_replica_serves_the_page_and_its_script(image: RunningImage) -> None:
