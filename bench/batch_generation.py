@@ -28,7 +28,8 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 from lib.client import ImageStudioClient  # noqa: E402
 from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME  # noqa: E402
 from lib.contract import MODELS  # noqa: E402
-from lib.store import HistoryStore, new_workspace_id  # noqa: E402
+from lib.history_entry import new_workspace_id  # noqa: E402
+from lib.store import HistoryStore  # noqa: E402
 from lib.workspace import Workspace  # noqa: E402
 from tests.app_testing import finish_jobs, open_app  # noqa: E402
 from tests.fault_server import FaultServer  # noqa: E402

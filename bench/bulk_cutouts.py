@@ -24,7 +24,8 @@ from PIL import Image  # noqa: E402
 
 from bench.cutout_server import API_KEY, CutoutServer  # noqa: E402
 from lib.client import ImageStudioClient  # noqa: E402
-from lib.store import HistoryStore, new_workspace_id  # noqa: E402
+from lib.history_entry import new_workspace_id  # noqa: E402
+from lib.store import HistoryStore  # noqa: E402
 from lib.workspace import InputImage, Outcome, Workspace  # noqa: E402
 
 GOAL_RATIO = 3.0

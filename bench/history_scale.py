@@ -36,8 +36,10 @@ sys.path.insert(0, str(ROOT))  # run from anywhere without installing
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME  # noqa: E402
+from lib.history_entry import new_workspace_id  # noqa: E402
+from lib.history_store_base import HistoryStoreBase  # noqa: E402
 from lib.local_studio import LocalStudioHandle, StudioConfig, start_local_studio  # noqa: E402
-from lib.store import HistoryStore, HistoryStoreBase, new_workspace_id  # noqa: E402
+from lib.store import HistoryStore  # noqa: E402
 from lib.ui.history_gallery import PAGE_SIZE as PAGE  # noqa: E402
 from lib.ui.session import WORKSPACE_PARAM  # noqa: E402
 from lib.workspace_links import mint_workspace_id, stored_secret  # noqa: E402

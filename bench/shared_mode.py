@@ -46,10 +46,11 @@ from lib.config import (  # noqa: E402
     S3_ENDPOINT_NAME,
     WORKSPACE_SECRET_NAME,
 )
+from lib.history_store_base import HistoryStoreBase  # noqa: E402
 from lib.local_studio import StudioConfig, start_local_studio  # noqa: E402
 from lib.object_storage import LocalFolderStorage, ObjectStorage, S3Storage  # noqa: E402
 from lib.shared_store import PostgresHistoryStore  # noqa: E402
-from lib.store import HistoryStore, HistoryStoreBase  # noqa: E402
+from lib.store import HistoryStore  # noqa: E402
 from lib.ui.history_gallery import PAGE_SIZE  # noqa: E402
 from lib.ui.session import WORKSPACE_PARAM  # noqa: E402
 from lib.workspace_links import mint_workspace_id, stored_secret  # noqa: E402

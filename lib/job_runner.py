@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib.errors import ImageStudioError
+from lib.history_entry import HistoryEntry
+from lib.history_store_base import HistorySaveError
 from lib.jobs import Job, JobStore
-from lib.store import HistoryEntry, HistorySaveError
 from lib.workspace import Outcome
 
 logger = logging.getLogger(__name__)

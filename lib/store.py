@@ -6,69 +6,55 @@ Layout under the root folder:
     images/<workspace>/inputs/<sha256>.<ext>   an edit's input image, stored once however many entries
                                          use it, deleted with the last entry that refers to it
 
-A workspace id is an unguessable token (it lives in the page URL); whoever holds it sees that history and
-nothing else. Every query filters on it, and ids are checked against a strict pattern before they are
-used in a path.
+Saving, reading images and the export zip are HistoryStoreBase's (lib.history_store_base); this module
+holds what is particular to SQLite and files: rows, paths, migration, search, adoption and the sweep.
+Every query filters on the workspace id, and ids are checked against their strict patterns
+(lib.history_entry) before they are used in a path.
 """
 
 from __future__ import annotations
 
-import abc
 import builtins
 import contextlib
 import errno
-import hashlib
-import io
-import json
 import logging
 import os
 import re
-import secrets
-import shutil
 import sqlite3
-import tempfile
-import textwrap
 import threading
 import time
-import unicodedata
-import warnings
-import zipfile
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path, PurePath
-from typing import Any, BinaryIO, Self
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
 
-from PIL import Image, ImageOps
-
-from lib import __version__
-from lib.contract import MAX_INPUT_IMAGES
-from lib.errors import ImageStudioError
-from lib.images import encode_png, to_rgb_or_rgba
+from lib.history_entry import (
+    _ENTRY_COLUMNS,
+    _ENTRY_ID,
+    _INPUT_FILE,
+    KINDS,
+    HistoryEntry,
+    _check_workspace_id,
+    _entry,
+    _search_terms,
+    _search_words,
+    _valid_ids,
+    is_valid_workspace_id,
+)
+from lib.history_store_base import (
+    INPUTS_FOLDER,
+    LEFTOVER_MIN_AGE_SECONDS,
+    HistoryStoreBase,
+    _InputFile,
+    _unsaved_message,
+)
 from lib.object_storage import write_atomically
-from lib.png_metadata import embed_settings
-from lib.thumbnails import thumbnail_of
 
 logger = logging.getLogger(__name__)
 
-APP_NAME = "Image Studio"
-KINDS: tuple[str, ...] = ("generation", "edit", "cutout", "enhancement")
-# Kinds made from input images the person gave: those images are kept with the entry.
-KINDS_WITH_INPUTS: frozenset[str] = frozenset({"edit", "cutout"})
 DATABASE_NAME = "history.sqlite3"
-SETTINGS_FILE = "history.json"
-INPUTS_FOLDER = "inputs"
-# Leftovers younger than this may belong to a save still in progress (in another process): left alone.
-LEFTOVER_MIN_AGE_SECONDS = 300.0
 
-_WORKSPACE_ID = re.compile(r"[A-Za-z0-9_-]{22,128}")  # token_urlsafe alphabet: no dots, no slashes
-_ENTRY_ID = re.compile(r"[0-9a-f]{24}")
-_INPUT_FILE = re.compile(r"[0-9a-f]{64}\.[a-z0-9]{2,5}")
 _TEMP_FILE = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")
-_MAX_INPUTS = max(MAX_INPUT_IMAGES.values())
-_MAX_SOURCE_NAME_CHARS = 255
 _MAX_IDLE_CONNECTIONS = 8
-_EXPORT_BATCH = 256
 _SCHEMA_VERSION = 3
 
 _SCHEMA = """
@@ -121,10 +107,6 @@ _SEARCH_INSERT = "INSERT INTO entry_words (seq, words) VALUES (?, ?)"
 _TRIGRAM = 3
 # Columns added after the first release, with their definitions: added in place to older databases.
 _ADDED_COLUMNS: dict[str, str] = {"source_name": "TEXT"}
-_ENTRY_COLUMNS: tuple[str, ...] = (
-    "id", "workspace_id", "kind", "prompt", "model", "aspect_ratio", "created_at", "credits_used", "width",
-    "height", "text", "thumbnail", "has_image", "source_name",
-)
 # Derived when read, never stored: how many input images the entry keeps.
 _INPUT_COUNT = "(SELECT COUNT(*) FROM entry_inputs WHERE entry_inputs.entry_id = entries.id) AS input_count"
 _SELECT = ", ".join((*_ENTRY_COLUMNS, _INPUT_COUNT))
@@ -136,315 +118,6 @@ _INSERT = (f"INSERT INTO entries ({', '.join(_ENTRY_COLUMNS)}) "
            f"VALUES ({', '.join(':' + name for name in _ENTRY_COLUMNS)})")
 # seq breaks ties between entries saved in the same clock tick, so "newest first" is always well defined.
 _NEWEST_FIRST = "ORDER BY created_at DESC, seq DESC"
-
-
-def new_workspace_id() -> str:
-    """A fresh random workspace id (192 bits, URL-safe)."""
-    return secrets.token_urlsafe(24)
-
-
-def is_valid_workspace_id(value: object) -> bool:
-    """True when value has the shape of a workspace id (URL-safe characters, 22 to 128 of them)."""
-    return isinstance(value, str) and _WORKSPACE_ID.fullmatch(value) is not None
-
-
-def slug(text: str, max_chars: int = 40) -> str:
-    """Short ASCII file-name part ("Café crème" -> "cafe-creme"); "image" when nothing ASCII is left."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
-    words = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:max_chars].rstrip("-")
-    return words or "image"
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One thing a workspace made: a generation, an edit, a cut-out or an enhanced prompt."""
-
-    id: str
-    workspace_id: str
-    kind: str
-    prompt: str
-    model: str | None
-    aspect_ratio: str | None
-    created_at: float
-    credits_used: int | None
-    width: int | None
-    height: int | None
-    text: str | None
-    thumbnail: bytes | None = field(repr=False)
-    has_image: bool
-    source_name: str | None = None  # the uploaded file a cut-out was made from, as the person named it
-    input_count: int = 0  # input images kept with the entry (read them with HistoryStore.input_images)
-
-    @property
-    def title(self) -> str:
-        """What people call this entry: a cut-out by the file it came from, anything else by its prompt."""
-        if self.kind == "cutout" and self.source_name:
-            return self.source_name
-        return self.prompt
-
-    @property
-    def file_words(self) -> str:
-        """The slug that names this entry's files: the uploaded file's name for a cut-out, else the prompt."""
-        if self.kind == "cutout" and self.source_name:
-            return slug(PurePath(self.source_name).stem)
-        return slug(self.prompt)
-
-    def settings(self) -> dict[str, Any]:
-        """What may travel with a downloaded image: settings only, never the workspace id or any key."""
-        return {
-            "app": APP_NAME,
-            "version": __version__,
-            "kind": self.kind,
-            "prompt": self.prompt,
-            "model": self.model,
-            "aspect_ratio": self.aspect_ratio,
-            "created_at": datetime.fromtimestamp(self.created_at, UTC).isoformat(timespec="seconds"),
-            "credits_used": self.credits_used,
-            "width": self.width,
-            "height": self.height,
-            "enhanced_prompt": self.text,
-        }
-
-
-class HistorySaveError(ImageStudioError):
-    """A result arrived but could not be kept in history (disk full, no permission, database trouble).
-
-    The result is not lost: `entry` is what would have been saved (its settings, its download name) and
-    `image_png` the image with those settings embedded (None for an enhanced prompt, whose text is in
-    `entry.text`), so the page can still offer it for download in this session.
-    """
-
-    def __init__(self, message: str, *, entry: HistoryEntry | None = None, image_png: bytes | None = None,
-                 request_id: str | None = None) -> None:
-        super().__init__(message, request_id=request_id)
-        self.entry = entry
-        self.image_png = image_png
-
-    @property
-    def settings(self) -> dict[str, Any] | None:
-        """The unsaved result's settings (as its PNG carries them), or None when unknown."""
-        return self.entry.settings() if self.entry is not None else None
-
-
-@dataclass(frozen=True)
-class _InputFile:
-    """An input image ready to keep: its content-addressed file name and its bytes."""
-
-    name: str
-    data: bytes = field(repr=False)
-
-
-class HistoryStoreBase(abc.ABC):
-    """What every history store does the same way, whatever holds its rows and images.
-
-    The algorithms (saving a result, reading images, the export zip) live here once; each backend supplies
-    small primitives: where rows and images are read and written, and how a failed save is described.
-    """
-
-    # The failures a save turns into a HistorySaveError, and the log that tells operators about them.
-    _SAVE_ERRORS: tuple[type[BaseException], ...] = (OSError,)
-    _HISTORY_NAME = "history"
-
-    # -- writing -------------------------------------------------------------------------------------
-
-    def add(self, workspace_id: str, kind: str, *, prompt: str, image_png: bytes | None = None,
-            model: str | None = None, aspect_ratio: str | None = None, credits_used: int | None = None,
-            text: str | None = None, input_images: Sequence[bytes] = (),
-            source_name: str | None = None) -> HistoryEntry:
-        """Save one result (image first, then its rows) and return it; any decodable image is kept as PNG.
-
-        input_images are the images an edit or cut-out was made from, each stored once per workspace;
-        source_name is the uploaded file's name, kept for cut-outs' captions and downloads. Bad input is a
-        ValueError; a storage or database failure is a HistorySaveError that carries the unsaved result.
-        """
-        _check_workspace_id(workspace_id)
-        _check_kind(kind, image_png, text)
-        if not isinstance(prompt, str):
-            raise ValueError("prompt must be text")
-        inputs = _input_files(kind, input_images)
-
-        png, width, height, thumb = None, None, None, None
-        if image_png is not None:
-            png, width, height, thumb = _prepare_image(image_png)
-        entry = HistoryEntry(
-            id=secrets.token_hex(12), workspace_id=workspace_id, kind=kind, prompt=prompt, model=model,
-            aspect_ratio=aspect_ratio, created_at=time.time(), credits_used=credits_used, width=width,
-            height=height, text=text, thumbnail=thumb, has_image=png is not None,
-            source_name=_clean_source_name(source_name) if kind == "cutout" else None,
-            input_count=len(inputs),
-        )
-        stored_png = embed_settings(png, entry.settings()) if png is not None else None
-        try:
-            self._save(entry, stored_png, inputs)
-        except self._SAVE_ERRORS as exc:
-            logging.getLogger(type(self).__module__).warning(
-                "Could not save a %s to %s: %s", kind, self._HISTORY_NAME, self._failure_cause(exc))
-            raise HistorySaveError(self._failure_message(kind, exc), entry=entry,
-                                   image_png=stored_png) from exc
-        return entry
-
-    @abc.abstractmethod
-    def delete(self, workspace_id: str, entry_id: str) -> bool:
-        """Remove an entry, its image and any input image no other entry uses; False when there is none."""
-
-    @abc.abstractmethod
-    def adopt_workspace(self, old_id: str, new_id: str) -> int:
-        """Move every entry of old_id (rows, thumbnails, images, inputs) to new_id; returns how many moved."""
-
-    # -- reading -------------------------------------------------------------------------------------
-
-    @abc.abstractmethod
-    def list(self, workspace_id: str, *, kind: str | None = None, limit: int = 24, offset: int = 0,
-             search: str | None = None) -> builtins.list[HistoryEntry]:
-        """One page of a workspace's entries, newest first (thumbnails included, full images not)."""
-
-    @abc.abstractmethod
-    def count(self, workspace_id: str, *, kind: str | None = None, search: str | None = None) -> int:
-        """Number of entries in a workspace (optionally of one kind, matching a search as list() does)."""
-
-    @abc.abstractmethod
-    def get(self, workspace_id: str, entry_id: str) -> HistoryEntry | None:
-        """One entry of this workspace, or None (also for another workspace's entry)."""
-
-    def image_png(self, workspace_id: str, entry_id: str) -> bytes | None:
-        """The stored PNG with its settings in text chunks, or None when there is no such image."""
-        if not _valid_ids(workspace_id, entry_id) or not self._has_image(workspace_id, entry_id):
-            return None
-        return self._read_image(workspace_id, entry_id)  # None: deleted from another tab a moment ago
-
-    def input_images(self, workspace_id: str, entry_id: str) -> builtins.list[bytes]:
-        """The input images an entry was made from, in the order they were sent ([] when none)."""
-        if not _valid_ids(workspace_id, entry_id):
-            return []
-        found = (self._read_input(workspace_id, name) for name in self._input_names(entry_id, workspace_id))
-        return [data for data in found if data is not None]  # missing: entry deleted meanwhile
-
-    # -- export --------------------------------------------------------------------------------------
-
-    def export_zip(self, workspace_id: str) -> bytes:
-        """A zip of every image of the workspace, their input images, and history.json (newest first)."""
-        buffer = io.BytesIO()
-        self.write_zip(workspace_id, buffer)
-        return buffer.getvalue()
-
-    def write_zip(self, workspace_id: str, out: BinaryIO) -> int:
-        """Write the export zip to a binary file object, one image in memory at a time; returns images.
-
-        Input images go in inputs/, each once however many entries used it; history.json lists each
-        entry's inputs by their names in the zip.
-        """
-        digits = max(3, len(str(self.count(workspace_id))))
-        images = 0
-        written_inputs: set[str] = set()
-        # history.json goes last (it names the files actually written) and is spooled to disk as it grows,
-        # so a long history costs no more memory than a short one.
-        with zipfile.ZipFile(out, "w") as archive, \
-                tempfile.SpooledTemporaryFile(max_size=1_000_000, mode="w+b") as history:
-            history.write(b"[")
-            for entry in self._iter_entries(workspace_id):
-                name = None
-                if entry.has_image:
-                    data = self._read_image(workspace_id, entry.id)
-                    if data is None:  # deleted while exporting: leave it out
-                        continue
-                    images += 1
-                    name = f"{images:0{digits}d}-{entry.kind}-{entry.file_words}.png"
-                    _write_member(archive, name, data, entry.created_at)
-                inputs = self._export_inputs(archive, entry, written_inputs) if entry.input_count else []
-                item = json.dumps({**entry.settings(), "file": name, "inputs": inputs},
-                                  ensure_ascii=False, indent=2)
-                separator = "," if history.tell() > 1 else ""
-                history.write(f"{separator}\n{textwrap.indent(item, '  ')}".encode())
-            history.write(b"\n]\n")
-            history.seek(0)
-            info = zipfile.ZipInfo(SETTINGS_FILE, date_time=_zip_time(time.time()))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with archive.open(info, "w") as member:
-                shutil.copyfileobj(history, member)
-        return images
-
-    # -- upkeep and lifecycle ------------------------------------------------------------------------
-
-    @abc.abstractmethod
-    def sweep_leftovers(self, min_age_seconds: float = LEFTOVER_MIN_AGE_SECONDS) -> int:
-        """Remove what a crash left behind (images and inputs no row lists); returns how many."""
-
-    @abc.abstractmethod
-    def close(self) -> None:
-        """Close the database connections; the store is unusable afterwards."""
-
-    def __enter__(self) -> Self:
-        """The store itself, closed when the block ends."""
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """Close the store."""
-        self.close()
-
-    # -- the primitives each backend supplies --------------------------------------------------------
-
-    @abc.abstractmethod
-    def _save(self, entry: HistoryEntry, stored_png: bytes | None, inputs: Sequence[_InputFile]) -> None:
-        """Write the entry's image and inputs, then its rows; on failure nothing of it remains."""
-
-    @abc.abstractmethod
-    def _failure_cause(self, exc: BaseException) -> str:
-        """A short cause of a failed save for the log (never a path, URL or key)."""
-
-    @abc.abstractmethod
-    def _failure_message(self, kind: str, exc: BaseException) -> str:
-        """The plain-words message of a failed save."""
-
-    @abc.abstractmethod
-    def _has_image(self, workspace_id: str, entry_id: str) -> bool:
-        """True when this workspace has this entry and its row says it has an image."""
-
-    @abc.abstractmethod
-    def _read_image(self, workspace_id: str, entry_id: str) -> bytes | None:
-        """An entry's stored PNG, or None when it is not there (deleted meanwhile)."""
-
-    @abc.abstractmethod
-    def _read_input(self, workspace_id: str, file: str) -> bytes | None:
-        """A kept input image, or None when it is not there (deleted meanwhile)."""
-
-    @abc.abstractmethod
-    def _input_names(self, entry_id: str, workspace_id: str | None = None) -> builtins.list[str]:
-        """The file names of an entry's input images in the order sent (only in workspace_id when given)."""
-
-    @abc.abstractmethod
-    def _entries_page(self, workspace_id: str, after: tuple[float, int] | None,
-                      limit: int) -> builtins.list[tuple[HistoryEntry, int]]:
-        """Up to limit (entry without thumbnail, seq) of a workspace, newest first, older than after."""
-
-    def _export_inputs(
-        self, archive: zipfile.ZipFile, entry: HistoryEntry, written: set[str]
-    ) -> builtins.list[str]:
-        """Add an entry's input images to the zip (each file once) and return their names in it."""
-        names = []
-        for file in self._input_names(entry.id):
-            member = f"{INPUTS_FOLDER}/{file}"
-            if member not in written:
-                data = self._read_input(entry.workspace_id, file)
-                if data is None:
-                    continue
-                _write_member(archive, member, data, entry.created_at)
-                written.add(member)
-            names.append(member)
-        return names
-
-    def _iter_entries(self, workspace_id: str) -> Iterator[HistoryEntry]:
-        """Every entry of a workspace, newest first, in batches, without holding a read open between them."""
-        if not is_valid_workspace_id(workspace_id):
-            return
-        after: tuple[float, int] | None = None
-        while True:
-            page = self._entries_page(workspace_id, after, _EXPORT_BATCH)
-            for entry, _seq in page:
-                yield entry
-            if len(page) < _EXPORT_BATCH:
-                return
-            last, seq = page[-1]
-            after = (last.created_at, seq)
 
 
 class HistoryStore(HistoryStoreBase):
@@ -843,29 +516,6 @@ def _input_in_use(db: sqlite3.Connection, workspace_id: str, file: str) -> bool:
                       (workspace_id, file)).fetchone() is not None
 
 
-def _check_workspace_id(workspace_id: str) -> None:
-    """Refuse anything that is not shaped like a workspace id before it reaches a query or a path."""
-    if not is_valid_workspace_id(workspace_id):
-        raise ValueError("invalid workspace id")
-
-
-def _check_kind(kind: str, image_png: bytes | None, text: str | None) -> None:
-    """Refuse unknown kinds, and images or texts on the wrong kind."""
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    if kind == "enhancement":
-        if image_png is not None or text is None:
-            raise ValueError("an enhancement has the enhanced prompt as text and no image")
-    elif image_png is None:
-        raise ValueError(f"a {kind} needs its image")
-
-
-def _valid_ids(workspace_id: object, entry_id: object) -> bool:
-    """True when both ids have their expected shapes."""
-    return (is_valid_workspace_id(workspace_id) and isinstance(entry_id, str)
-            and _ENTRY_ID.fullmatch(entry_id) is not None)
-
-
 def _filter(workspace_id: str, kind: str | None,
             search: str | None = None) -> tuple[str | None, tuple[Any, ...]]:
     """WHERE clause and parameters for a workspace (kind, search); None when it cannot match anything."""
@@ -895,79 +545,6 @@ def _filter(workspace_id: str, kind: str | None,
     return " AND ".join(clauses), tuple(params)
 
 
-def _folded(text: str) -> str:
-    """Text as search compares it: case folded, accents dropped, control characters as spaces."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    # A line break or tab separates words: as a space it can't join the words on either side of it.
-    return "".join(" " if unicodedata.category(ch).startswith("C") else ch
-                   for ch in decomposed if not unicodedata.combining(ch))
-
-
-def _search_words(prompt: str, source_name: str | None) -> str:
-    """What the search index holds for an entry: its prompt and file name, folded, one per line."""
-    return _folded(prompt) + (f"\n{_folded(source_name)}" if source_name else "")
-
-
-def _search_terms(search: str) -> builtins.list[str]:
-    """The distinct words of a search, folded; none for an empty or blank search."""
-    return list(dict.fromkeys(_folded(search).split()))
-
-
-def _prepare_image(data: bytes) -> tuple[bytes, int, int, bytes]:
-    """(PNG, width, height, thumbnail) from one full decode; a PNG is kept byte for byte, others converted."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()  # a truncated or corrupt file fails here, before anything is written
-            thumb = thumbnail_of(image)
-            if image.format == "PNG":
-                return bytes(data), image.width, image.height, thumb
-            converted = to_rgb_or_rgba(ImageOps.exif_transpose(image))
-            return encode_png(converted), converted.width, converted.height, thumb
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ValueError(f"the image could not be read: {exc}") from exc
-
-
-def _input_files(kind: str, images: Sequence[bytes]) -> list[_InputFile]:
-    """Name each input image by its content (SHA-256 and format), refusing what can't be an image."""
-    if isinstance(images, bytes | bytearray | str):
-        raise ValueError("input_images must be a list of images, not one")
-    if images and kind not in KINDS_WITH_INPUTS:
-        raise ValueError(f"a {kind} has no input images")
-    if len(images) > _MAX_INPUTS:
-        raise ValueError(f"at most {_MAX_INPUTS} input images are kept with an entry")
-    files = []
-    for position, data in enumerate(images, start=1):
-        if not isinstance(data, bytes | bytearray) or not data:
-            raise ValueError(f"input image {position} is not image data")
-        extension = _image_extension(bytes(data))
-        if extension is None:
-            raise ValueError(f"input image {position} could not be read as an image")
-        files.append(_InputFile(f"{hashlib.sha256(data).hexdigest()}.{extension}", bytes(data)))
-    return files
-
-
-def _image_extension(data: bytes) -> str | None:
-    """File extension for the image format of data (from its header alone), or None when not an image."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the header only: no pixels
-            with Image.open(io.BytesIO(data)) as image:
-                image_format = (image.format or "").lower()
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return None
-    extension = {"jpeg": "jpg", "mpo": "jpg", "tiff": "tif"}.get(image_format, image_format)
-    return extension if re.fullmatch(r"[a-z0-9]{2,5}", extension) else "img"
-
-
-def _clean_source_name(name: str | None) -> str | None:
-    """The uploaded file's own name: no folders, no control characters, at most 255 characters."""
-    if not isinstance(name, str):
-        return None
-    base = re.split(r"[\\/]", name)[-1]
-    base = "".join(ch for ch in base if not unicodedata.category(ch).startswith("C")).strip()
-    return base[:_MAX_SOURCE_NAME_CHARS] or None
-
-
 def _link_file(source: Path, target: Path) -> bool:
     """Give source's file a second name at target (a copy where links are refused); False when nothing to do.
 
@@ -991,13 +568,6 @@ def _link_file(source: Path, target: Path) -> bool:
         return True
     os.utime(target)
     return True
-
-
-def _write_member(archive: zipfile.ZipFile, name: str, data: bytes, created_at: float) -> None:
-    """Add one image to the export zip, stored as it is (PNG and JPEG are compressed already)."""
-    info = zipfile.ZipInfo(name, date_time=_zip_time(created_at))
-    info.compress_type = zipfile.ZIP_STORED
-    archive.writestr(info, data)
 
 
 def _failure_kind(exc: BaseException) -> str:
@@ -1035,30 +605,8 @@ def _save_failure_message(kind: str, exc: BaseException) -> str:
     return _unsaved_message(kind, _FAILURE_WORDS[_failure_kind(exc)])
 
 
-def _unsaved_message(kind: str, why: str) -> str:
-    """The plain-words message of a failed save: what is not lost, why it failed, and what to do."""
-    made = "The prompt was enhanced" if kind == "enhancement" else "The image was made"
-    keep = "copy it now" if kind == "enhancement" else "download it now, as it is not in History"
-    return (f"{made} but could not be saved to history: {why}. "
-            f"It is still shown here for this session: {keep}.")
-
-
 def _row_values(entry: HistoryEntry) -> dict[str, Any]:
     """Column values of an entry, by column name."""
     values = {name: getattr(entry, name) for name in _ENTRY_COLUMNS}
     values["has_image"] = int(entry.has_image)
     return values
-
-
-def _entry(row: sqlite3.Row | Mapping[str, Any]) -> HistoryEntry:
-    """HistoryEntry from a row read with _SELECT (columns by name), from either database."""
-    values = {name: row[name] for name in _ENTRY_COLUMNS}
-    values["has_image"] = bool(values["has_image"])
-    if values["thumbnail"] is not None and not isinstance(values["thumbnail"], bytes):
-        values["thumbnail"] = bytes(values["thumbnail"])  # PostgreSQL's bytea reads as a memoryview
-    return HistoryEntry(**values, input_count=int(row["input_count"]))
-
-
-def _zip_time(epoch: float) -> tuple[int, int, int, int, int, int]:
-    """Local date and time for a zip member (zip cannot store dates before 1980)."""
-    return tuple(time.localtime(max(epoch, 315_532_800.0 + 86_400))[:6])  # type: ignore[return-value]

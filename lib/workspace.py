@@ -23,8 +23,9 @@ from lib.contract import (
     images_per_click,
 )
 from lib.errors import ImageStudioError, InvalidRequestError
+from lib.history_entry import HistoryEntry
+from lib.history_store_base import HistorySaveError, HistoryStoreBase
 from lib.images import ImageInputError, load_image, to_rgb_or_rgba
-from lib.store import HistoryEntry, HistorySaveError, HistoryStoreBase
 
 # One limit for Streamlit's uploader (.streamlit/config.toml maxUploadSize) and for our own check.
 MAX_UPLOAD_MB = 50

@@ -31,7 +31,8 @@ from lib.config import (
     resolve_workspace_secret,
     shared_mode_requested,
 )
-from lib.store import HistoryStoreBase, is_valid_workspace_id
+from lib.history_entry import is_valid_workspace_id
+from lib.history_store_base import HistoryStoreBase
 from lib.team import is_person_key
 
 logger = logging.getLogger(__name__)

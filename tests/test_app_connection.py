@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from lib.config import API_KEY_NAME, DATA_DIR_NAME, ENDPOINT_NAME
+from lib.history_entry import new_workspace_id
 from lib.local_studio import StudioConfig
-from lib.store import HistoryStore, new_workspace_id
+from lib.store import HistoryStore
 from lib.ui.connection_panel import OFFLINE_BADGE
 from tests.app_testing import (
     assert_healthy,

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lib.store import HistoryEntry, HistoryStore
+from lib.history_entry import HistoryEntry
+from lib.store import HistoryStore
 from lib.ui.history_gallery import PAGE_SIZE, SELECTED_MARK
 from tests.app_testing import (
     assert_healthy,

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from lib.store import HistoryStore, new_workspace_id
+from lib.history_entry import new_workspace_id
+from lib.store import HistoryStore
 from tests.app_testing import APP, PAGES, RUN_TIMEOUT_S, assert_healthy, is_genuine, png_bytes, workspace_of
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lib.store import HistoryEntry, HistoryStore
+from lib.history_entry import HistoryEntry
+from lib.store import HistoryStore
 from tests.app_testing import (
     PAGES,
     assert_healthy,

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from lib.client import ImageStudioClient
+from lib.history_entry import new_workspace_id
 from lib.job_runner import JobRunner
 from lib.jobs import (
     CANCELLED,
@@ -27,7 +28,7 @@ from lib.jobs import (
     ProcessIdentity,
     SqliteJobStore,
 )
-from lib.store import HistoryStore, new_workspace_id
+from lib.store import HistoryStore
 from lib.workspace import Workspace
 from tests.fault_server import FaultServer
 

@@ -44,7 +44,8 @@ def test_local_studio_does_not_import_the_app_side():
     """The Local Studio is a server of its own: it may use the shared contract rules, not the client."""
     for path in (ROOT / "lib" / "local_studio").rglob("*.py"):
         bad = {name for name in imported_modules(path) if name.startswith(("lib.client", "lib.workspace",
-                                                                            "lib.store", "lib.ui"))}
+                                                                            "lib.store", "lib.history_",
+                                                                            "lib.ui"))}
         assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
 
 

@@ -17,11 +17,12 @@ import psycopg
 import pytest
 from PIL import Image
 
+from lib.history_entry import new_workspace_id
+from lib.history_store_base import HistorySaveError
 from lib.object_storage import LocalFolderStorage, ObjectStorageError, S3Storage
 from lib.png_metadata import read_settings
 from lib.shared_store import SCHEMA_VERSION, HistoryDatabaseError, PostgresHistoryStore, SchemaTooNewError
 from lib.shared_store.schema import MIGRATION_LOCK_KEY
-from lib.store import HistorySaveError, new_workspace_id
 from tests.postgres_server import PostgresServer
 from tests.seaweedfs_server import SeaweedServer
 

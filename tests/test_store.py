@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from lib.history_entry import KINDS, is_valid_workspace_id, new_workspace_id, slug
 from lib.object_storage import LocalFolderStorage
 from lib.png_metadata import read_settings
 from lib.shared_store import PostgresHistoryStore
-from lib.store import KINDS, HistoryStore, is_valid_workspace_id, new_workspace_id, slug
+from lib.store import HistoryStore
 
 SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "samples"
 SETTINGS_KEYS = {"app", "version", "kind", "prompt", "model", "aspect_ratio", "created_at", "credits_used",

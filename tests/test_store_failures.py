@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lib.history_entry import new_workspace_id
+from lib.history_store_base import HistorySaveError
 from lib.png_metadata import read_settings
-from lib.store import HistorySaveError, HistoryStore, new_workspace_id
+from lib.store import HistoryStore
 
 
 def _noisy_png(side: int = 256) -> bytes:

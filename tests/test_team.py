@@ -6,7 +6,8 @@ import re
 import tomllib
 from pathlib import Path
 
-from lib.store import HistoryStore, is_valid_workspace_id
+from lib.history_entry import is_valid_workspace_id
+from lib.store import HistoryStore
 from lib.team import (
     Member,
     Person,

@@ -9,8 +9,9 @@ import pytest
 from PIL import Image
 
 from lib.client import ImageStudioClient
+from lib.history_entry import new_workspace_id
 from lib.images import ImageInputError
-from lib.store import HistoryStore, new_workspace_id
+from lib.store import HistoryStore
 from lib.ui.text_changes import added_parts
 from lib.workspace import (
     InputImage,

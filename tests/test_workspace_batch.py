@@ -11,7 +11,8 @@ from lib.budget import BudgetExceededError, CreditBudget, PersonalBudget
 from lib.client import ImageStudioClient
 from lib.contract import MODELS, credits_for, images_per_click
 from lib.errors import ImageStudioError, ServerError
-from lib.store import HistoryStore, new_workspace_id
+from lib.history_entry import new_workspace_id
+from lib.store import HistoryStore
 from lib.workspace import Outcome, Workspace, slot_models
 from tests.fault_server import FaultServer
 

@@ -15,7 +15,8 @@ from bench.cutout_server import API_KEY, NO_SUBJECT, CutoutServer
 from lib.budget import BudgetExceededError, CreditBudget, PersonalBudget
 from lib.client import ImageStudioClient
 from lib.errors import InvalidRequestError
-from lib.store import HistoryStore, new_workspace_id
+from lib.history_entry import new_workspace_id
+from lib.store import HistoryStore
 from lib.workspace import BULK_WORKERS, MAX_BULK_PHOTOS, InputImage, Outcome, Workspace, cutouts_zip
 from tests.app_testing import png_bytes
 

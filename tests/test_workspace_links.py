@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from lib.config import DATA_DIR_NAME, WORKSPACE_SECRET_NAME
-from lib.store import HistoryStore, is_valid_workspace_id, new_workspace_id
+from lib.history_entry import is_valid_workspace_id, new_workspace_id
+from lib.store import HistoryStore
 from lib.team import person_key
 from lib.workspace_links import (
     SECRET_FILE,

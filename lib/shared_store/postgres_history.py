@@ -29,29 +29,31 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from lib.errors import ImageStudioError
-from lib.object_storage import ObjectStorage
-from lib.shared_store.schema import migrate, refuse_newer
 
-# The SQLite store's module-level rules are the one home of validation, image preparation, naming and
-# export format: reused here (some are private to lib.store; they are its rules, not copies of them).
-from lib.store import (
+# The history modules are the one home of validation, image preparation, naming and export format:
+# reused here (some names are private to them; they are their rules, not copies of them).
+from lib.history_entry import (
     _ENTRY_COLUMNS,
     _ENTRY_ID,
     _INPUT_FILE,
-    INPUTS_FOLDER,
     KINDS,
-    LEFTOVER_MIN_AGE_SECONDS,
     HistoryEntry,
-    HistoryStoreBase,
     _check_workspace_id,
     _entry,
-    _InputFile,
     _search_terms,
     _search_words,
-    _unsaved_message,
     _valid_ids,
     is_valid_workspace_id,
 )
+from lib.history_store_base import (
+    INPUTS_FOLDER,
+    LEFTOVER_MIN_AGE_SECONDS,
+    HistoryStoreBase,
+    _InputFile,
+    _unsaved_message,
+)
+from lib.object_storage import ObjectStorage
+from lib.shared_store.schema import migrate, refuse_newer
 
 logger = logging.getLogger(__name__)
 

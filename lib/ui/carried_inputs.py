@@ -12,8 +12,9 @@ from typing import Any
 import streamlit as st
 
 from lib.contract import input_limit
+from lib.history_entry import HistoryEntry
+from lib.history_store_base import HistoryStoreBase
 from lib.images import ImageInputError
-from lib.store import HistoryEntry, HistoryStoreBase
 from lib.ui.markdown_text import escape_markdown, shorten
 from lib.workspace import InputImage, check_upload
 

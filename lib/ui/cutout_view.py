@@ -11,7 +11,8 @@ import streamlit as st
 
 from lib.contract import BACKGROUND_REMOVAL_CREDITS, credits_text
 from lib.errors import ImageStudioError
-from lib.store import HistoryEntry, HistorySaveError
+from lib.history_entry import HistoryEntry
+from lib.history_store_base import HistorySaveError
 from lib.thumbnails import on_checkerboard, on_colour, to_jpeg
 from lib.ui import carried_inputs, result_cards, session
 from lib.ui.markdown_text import escape_markdown, shorten

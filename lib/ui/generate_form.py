@@ -20,8 +20,8 @@ from lib.contract import (
     prompt_problem,
 )
 from lib.errors import ImageStudioError
+from lib.history_entry import HistoryEntry
 from lib.png_metadata import read_settings
-from lib.store import HistoryEntry
 from lib.ui import carried_inputs, jobs_panel, result_cards, session, upload_checks
 from lib.ui.prompt_box import prompt_box, prompt_caption
 from lib.workspace import (

@@ -12,7 +12,8 @@ import streamlit as st
 from PIL import Image, ImageDraw, ImageFont
 
 from lib.contract import credits_text
-from lib.store import HistoryEntry, HistoryStoreBase
+from lib.history_entry import HistoryEntry
+from lib.history_store_base import HistoryStoreBase
 from lib.thumbnails import THUMBNAIL_MAX_SIDE
 from lib.ui import result_cards
 from lib.ui.generate_form import open_in_generate

@@ -13,9 +13,9 @@ from streamlit.delta_generator import DeltaGenerator
 
 from lib.budget import require_room
 from lib.contract import MODELS, credits_for
+from lib.history_store_base import HistoryStoreBase
 from lib.job_runner import JobRunner
 from lib.jobs import CANCELLED, DONE, FAILED, INTERRUPTED, QUEUED, Job, JobStore
-from lib.store import HistoryStoreBase
 from lib.ui import result_cards, session
 from lib.ui.error_messages import explain_as_markdown
 from lib.ui.markdown_text import escape_markdown, shorten

@@ -12,8 +12,9 @@ import streamlit as st
 
 from lib.contract import credits_text
 from lib.errors import ImageStudioError
+from lib.history_entry import HistoryEntry
+from lib.history_store_base import HistoryStoreBase
 from lib.images import ImageInputError
-from lib.store import HistoryEntry, HistoryStoreBase
 from lib.thumbnails import to_jpeg
 from lib.ui import carried_inputs, connection_panel, session
 from lib.ui.error_messages import explain_as_markdown

@@ -10,8 +10,9 @@ import streamlit as st
 
 from lib.config import DATABASE_URL_NAME, ObjectStoreSettings, StorageConfigurationError, resolve_storage
 from lib.errors import AuthenticationError, ImageStudioError, InsufficientCreditsError
+from lib.history_store_base import HistoryStoreBase
 from lib.jobs import JobStore, SqliteJobStore
-from lib.store import HistoryStore, HistoryStoreBase
+from lib.store import HistoryStore
 from lib.ui import connection_panel, sign_in
 from lib.workspace import HistorySaveError, Outcome, Workspace
 from lib.workspace_links import open_workspace_link, workspace_secret
