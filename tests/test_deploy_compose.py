@@ -13,6 +13,7 @@ from streamlit import config as streamlit_config
 import lib.config
 from lib.config import (
     DATABASE_URL_NAME,
+    S3_BUCKET_NAME,
     S3_ENDPOINT_NAME,
     SHARED_MODE_NAMES,
     WORKSPACE_SECRET_NAME,
@@ -154,7 +155,25 @@ def test_every_service_waited_on_as_healthy_has_a_health_check() -> None:
                 built and (ROOT / built).resolve() == DOCKERFILE.resolve() and load_dockerfile().healthcheck)
             assert has_check, f"{name} waits for {needed} to be healthy, but {needed} has no health check"
     assert services["nginx"]["depends_on"]["app"]["condition"] == "service_healthy"
-    assert services["app"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert services["app"]["depends_on"]["prepare"]["condition"] == "service_completed_successfully"
+    assert services["prepare"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_storage_is_prepared_once_with_the_replicas_settings_before_they_start() -> None:
+    """`prepare` runs the image's `python -m lib.prepare_storage` with exactly the app's storage settings."""
+    compose, env = load_compose(), filled_env()
+    prepare = compose["services"]["prepare"]
+    command = prepare["command"]
+    assert command[:3] == ["python", "-m", "lib.prepare_storage"]
+    assert prepare["image"] == compose["services"]["app"]["image"]
+    assert prepare.get("restart") == "no"  # a one-shot: the replicas wait for it to exit 0
+    module = PurePosixPath(command[2].replace(".", "/") + ".py")
+    assert any(module.parts[0] in copy.sources for copy in load_dockerfile().copies), "not in the image"
+    prepare_env = {name: interpolate(str(value), env) for name, value in prepare["environment"].items()}
+    app_env = app_environment(env)
+    assert {DATABASE_URL_NAME, S3_ENDPOINT_NAME, S3_BUCKET_NAME} <= prepare_env.keys()
+    assert {name: app_env[name] for name in prepare_env} == prepare_env
+    assert resolve_storage({}, prepare_env).shared
 
 
 def test_the_build_uses_deploy_dockerfile_from_the_repository_root() -> None:
