@@ -19,7 +19,7 @@ def iou_of(index: int, background_kind: str, foreground_kind: str) -> float:
 
 def test_fur_fringe_on_a_studio_backdrop_is_not_widened() -> None:
     """A fluffy toy's see-through fur fringe on a plain backdrop is not cut a few pixels too wide."""
-    assert iou_of(5, "studio", "soft") > 0.965
+    assert iou_of(5, "studio", "soft") > 0.962
 
 
 def test_fur_fringe_on_a_gradient_is_not_widened() -> None:

@@ -524,19 +524,15 @@ def _matte_known_background(
     solid = (deep & (distance > 3 * threshold)).astype(np.float32)
     if solid.sum() < 0.2 * deep.sum():
         solid = deep.astype(np.float32)
-    foreground = _subject_colour(image, solid, scale)
+    # A fringe of strands or fur lies inside the mask yet is part backdrop, and lends the subject colour
+    # a tint of it (alpha too high beside every strand): keep as solid only the pixels that reach most of
+    # the way to a first, smooth estimate of that colour, then estimate it in detail from them.
+    rough = _fill_half(image, solid, _spread(scale)) - background
+    unmixed = solid * (_dot(difference, rough) > _UNMIXED * _dot(rough, rough))
+    foreground = _subject_colour(image, unmixed if unmixed.sum() > 0.5 * solid.sum() else solid, scale)
     direction = foreground - background
     strength = _dot(direction, direction)
     along = _dot(difference, direction)
-    # A fringe of strands or fur lies inside the mask yet is part backdrop, and lends the subject colour
-    # a tint of it (alpha too high beside every strand): keep as solid only the pixels that reach most of
-    # the way to the first estimate, and estimate again.
-    unmixed = solid * (along > _UNMIXED * strength)
-    if unmixed.sum() > 0.5 * solid.sum():
-        foreground = _subject_colour(image, unmixed, scale)
-        direction = foreground - background
-        strength = _dot(direction, direction)
-        along = _dot(difference, direction)
     projected = np.clip(along / np.maximum(strength, 1.0), 0, 1)
     # Where subject and backdrop colours are close the projection is unreliable; trust the mask there.
     reliable = np.clip((np.sqrt(strength) - 15) / 30, 0, 1)
@@ -565,14 +561,19 @@ def _matte_known_background(
 
 
 def _subject_colour(image: np.ndarray, solid: np.ndarray, scale: float) -> np.ndarray:
-    """The subject's own colour everywhere: the nearest unmixed colour near the solid pixels, a smooth
-    spread of them further out."""
-    foreground = _fill_half(image, solid, (3.0 * scale + 1, 12.0 * scale, 48.0 * scale))
+    """The subject's own colour everywhere: the nearest colour of the solid pixels close to them, a
+    smooth spread of them further out."""
+    foreground = _fill_half(image, solid, _spread(scale))
     nearest = _nearest_colour(image, solid > 0, round(_PURE * scale), _REACH * scale)
     if nearest is not None:
         colour, close = nearest
         foreground = np.where(close[:, :, None], colour, foreground)
     return foreground
+
+
+def _spread(scale: float) -> tuple[float, float, float]:
+    """Blur widths (px) over which the subject's colour is spread from its solid pixels, finest first."""
+    return (3.0 * scale + 1, 12.0 * scale, 48.0 * scale)
 
 
 def _thin_alpha(distance: np.ndarray, threshold: float) -> np.ndarray:
