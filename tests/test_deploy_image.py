@@ -16,7 +16,8 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path, PurePosixPath
@@ -275,6 +276,16 @@ def test_the_replica_serves_the_page_and_its_script(image: RunningImage) -> None
         assert requests.get(f"{image.server.url}/{script}", timeout=10).status_code == 200, script
 
 
+def in_a_thread_of_its_own(work: Callable[[], object]) -> None:
+    """Run work in a new thread and re-raise its failure here.
+
+    The browser tests' session-wide Playwright keeps an event loop running in the main thread once they
+    have run, and neither `asyncio.run` nor a second sync Playwright may start inside it.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(work).result()
+
+
 def test_a_session_runs_the_generate_page_in_shared_mode(image: RunningImage) -> None:
     """A websocket session gets the Generate page; serving it migrated PostgreSQL and made the bucket."""
     user = ProtocolUser(image.server.url, PROMPT)
@@ -285,7 +296,7 @@ def test_a_session_runs_the_generate_page_in_shared_mode(image: RunningImage) ->
         finally:
             await user.close()
 
-    asyncio.run(open_and_close())
+    in_a_thread_of_its_own(lambda: asyncio.run(open_and_close()))
     assert "ws=" in user.query_string  # the page minted a workspace link (signed with the shared secret)
     with psycopg.connect(image.database_url) as connection:
         tables = {row[0] for row in connection.execute(
@@ -309,16 +320,20 @@ def test_a_person_generates_an_image_on_the_replica(image: RunningImage) -> None
     from tests.e2e import ui
     from tests.e2e.harness import open_app
 
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            context = browser.new_context(viewport={"width": 1366, "height": 900})
-            page = open_app(context, image.server.url)
-            expect(page.get_by_test_id("stSidebar").get_by_text(OFFLINE_BADGE)).to_be_visible(timeout=30_000)
-            ui.generate(page, PROMPT)
-            expect(page.get_by_test_id("stException")).to_have_count(0)
-        finally:
-            browser.close()
+    def visit() -> None:
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            try:
+                context = browser.new_context(viewport={"width": 1366, "height": 900})
+                page = open_app(context, image.server.url)
+                expect(page.get_by_test_id("stSidebar").get_by_text(OFFLINE_BADGE)).to_be_visible(
+                    timeout=30_000)
+                ui.generate(page, PROMPT)
+                expect(page.get_by_test_id("stException")).to_have_count(0)
+            finally:
+                browser.close()
+
+    in_a_thread_of_its_own(visit)
     with psycopg.connect(image.database_url) as connection:
         [count] = connection.execute("SELECT count(*) FROM history_entries WHERE prompt = %s",
                                      (PROMPT,)).fetchone() or [0]
