@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -13,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from lib.store import HistoryStore
 from lib.workspace_links import is_genuine_workspace_id, mint_workspace_id, stored_secret
+from tests.app_testing import png_bytes
 
 from . import ui
 from .harness import StreamlitServer, assert_no_traceback, open_app, wait_idle
@@ -23,24 +23,17 @@ WIDE_PROMPT = "a harbour at dawn, very wide"
 SOURCE_NAME = "holiday-photo.jpg"
 
 
-def png(size: tuple[int, int], colour: str, mode: str = "RGB") -> bytes:
-    """A plain image of this size as PNG bytes."""
-    buffer = io.BytesIO()
-    Image.new(mode, size, colour).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="module")
 def workspace(offline_app: StreamlitServer) -> str:
     """A workspace the app minted, holding (newest first) a cut-out, a very tall and a very wide image."""
     assert offline_app.data_dir is not None
     workspace = mint_workspace_id(stored_secret(offline_app.data_dir))
     with HistoryStore(offline_app.data_dir) as store:
-        store.add(workspace, "generation", prompt=WIDE_PROMPT, image_png=png((2048, 864), "#3366cc"),
+        store.add(workspace, "generation", prompt=WIDE_PROMPT, image_png=png_bytes((2048, 864), "#3366cc"),
                   model="flux-2-pro", aspect_ratio="21:9", credits_used=4)
-        store.add(workspace, "generation", prompt=TALL_PROMPT, image_png=png((864, 2048), "#cc6633"),
+        store.add(workspace, "generation", prompt=TALL_PROMPT, image_png=png_bytes((864, 2048), "#cc6633"),
                   model="flux-2-pro", aspect_ratio="9:21", credits_used=4)
-        cutout = png((640, 480), "#33aa55", "RGBA")
+        cutout = png_bytes((640, 480), "#33aa55", "RGBA")
         store.add(workspace, "cutout", prompt="remove background", image_png=cutout, credits_used=2,
                   source_name=SOURCE_NAME)
     return workspace

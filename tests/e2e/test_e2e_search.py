@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 
 import pytest
-from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
 from lib.store import HistoryStore
 from lib.workspace_links import mint_workspace_id, stored_secret
+from tests.app_testing import png_bytes
 
 from . import ui
 from .harness import StreamlitServer, assert_no_traceback, open_app, wait_idle
@@ -22,13 +21,6 @@ SETTER = "red-setter.jpg"  # a cut-out found by its uploaded file's name
 HOLIDAY = "holiday-photo.jpg"
 
 
-def png(colour: str, mode: str = "RGB") -> bytes:
-    """A small plain image as PNG bytes."""
-    buffer = io.BytesIO()
-    Image.new(mode, (96, 64), colour).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="module")
 def workspace(offline_app: StreamlitServer) -> str:
     """A workspace the app minted, with three generations of different prompts and two named cut-outs."""
@@ -36,11 +28,11 @@ def workspace(offline_app: StreamlitServer) -> str:
     workspace = mint_workspace_id(stored_secret(offline_app.data_dir))
     with HistoryStore(offline_app.data_dir) as store:
         for prompt, colour in ((KITE, "#cc3333"), (LIGHTHOUSE, "#aa2222"), (HARBOUR, "#3366cc")):
-            store.add(workspace, "generation", prompt=prompt, image_png=png(colour), model="flux-2-pro",
-                      aspect_ratio="3:2", credits_used=4)
+            store.add(workspace, "generation", prompt=prompt, image_png=png_bytes((96, 64), colour),
+                      model="flux-2-pro", aspect_ratio="3:2", credits_used=4)
         for name, colour in ((SETTER, "#884422"), (HOLIDAY, "#33aa55")):
-            store.add(workspace, "cutout", prompt="remove background", image_png=png(colour, "RGBA"),
-                      credits_used=2, source_name=name)
+            store.add(workspace, "cutout", prompt="remove background",
+                      image_png=png_bytes((96, 64), colour, "RGBA"), credits_used=2, source_name=name)
     return workspace
 
 
