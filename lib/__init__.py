@@ -1,3 +1,3 @@
 """Image Studio: a Streamlit front end for the Image Studio API, and its offline Local Studio."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
