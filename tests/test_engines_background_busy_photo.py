@@ -25,3 +25,13 @@ def test_person_running_out_of_the_bottom_edge_over_a_photo_is_found() -> None:
     truth = case.alpha > 127
     assert (alpha & truth).sum() / (alpha | truth).sum() > 0.75
     assert alpha[-20:][truth[-20:]].mean() > 0.8  # the body reaches the bottom edge
+
+
+def test_photo_pieces_joined_by_a_thin_neck_are_not_kept() -> None:
+    """Parts of the photo grown onto the subject through a thin neck are cut off; the subject stays."""
+    for index, foreground in ((20, "product"), (23, "soft")):
+        case = make_case(index, "photo", foreground)
+        alpha = np.asarray(remove_background(Image.fromarray(case.image)))[:, :, 3] > 127
+        truth = case.alpha > 127
+        assert (alpha & ~truth).sum() / alpha.sum() < {20: 0.11, 23: 0.2}[index]  # little of the photo kept
+        assert alpha[truth].mean() > {20: 0.99, 23: 0.75}[index]  # none of the subject lost

@@ -50,6 +50,7 @@ _BUSY_SURE = 0.8  # cluster spreads: closer than this is certainly backdrop
 _CENTRED_SURE = 0.6  # the same when the centre starts as subject: GrabCut is given more to settle
 _CENTRE = 0.25  # share of the width and height: radius of the central ellipse that starts as subject
 _GRABCUT_ROUNDS = 3
+_BRIDGE = 4  # px at work size: pieces joined to the central subject by a neck thinner than twice this go
 _FACE_HELD = 0.7  # share of a face and its neck the plain cut-out must hold to count as having found it
 _BODY_AT_BOTTOM = 0.2  # share of the bottom edge below a face the cut-out must cover to show a body there
 _HOLE_UNLIKE = 1.1  # cluster spreads: a hole in the subject whose median is this far from the border is
@@ -380,7 +381,7 @@ def _busy_subject(rgb: np.ndarray, lab: np.ndarray, border: np.ndarray, centred:
     subject = _keep_subject((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD))
     if centred:
         # Pieces of the photo that stand out away from the centre are its content, not the subject.
-        subject = _keep_touching(subject, centre)
+        subject = _without_bridged_pieces(_keep_touching(subject, centre), centre)
     return _fill_small_holes(_fill_unlike_holes(subject, distance))
 
 
@@ -405,6 +406,24 @@ def _keep_touching(mask: np.ndarray, region: np.ndarray) -> np.ndarray:
     touching[np.unique(labels[region & mask])] = True
     touching[0] = False
     return touching[labels] if touching.any() else mask
+
+
+def _without_bridged_pieces(mask: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """The mask less the broad pieces joined to the subject only by a thin bridge (a motorbike's lamp
+    grown onto a cat sitting in front of it); thin parts of the subject's own (legs, spokes) stay."""
+    opened = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, _disc(_BRIDGE)) > 0
+    count, labels = cv2.connectedComponents(opened.astype(np.uint8), connectivity=8)
+    if count <= 2:
+        return mask
+    touching = np.zeros(count, bool)
+    touching[np.unique(labels[region & opened])] = True
+    touching[0] = False
+    if not touching.any():
+        return mask
+    grow = _disc(_BRIDGE + 1)
+    near_other = cv2.dilate((opened & ~touching[labels]).astype(np.uint8), grow) > 0
+    near_kept = cv2.dilate((opened & touching[labels]).astype(np.uint8), grow) > 0
+    return mask & ~(near_other & ~near_kept)
 
 
 def _centre(height: int, width: int) -> np.ndarray:
