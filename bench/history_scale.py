@@ -215,9 +215,14 @@ def store_table(store: HistoryStore, sizes: tuple[int, ...], repeats: int, folde
 
 def open_history(studio: LocalStudioHandle, data_dir: Path, workspace: str) -> AppTest:
     """The app opened on its History page for a workspace, with secrets pointing at the seeded store."""
+    return history_page({API_KEY_NAME: studio.api_key, ENDPOINT_NAME: studio.endpoint,
+                         DATA_DIR_NAME: str(data_dir)}, workspace)
+
+
+def history_page(app_secrets: dict[str, str], workspace: str) -> AppTest:
+    """The whole app opened on its History page for a workspace with these secrets, refusing a failed page."""
     at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT_S)
-    at.secrets.update({API_KEY_NAME: studio.api_key, ENDPOINT_NAME: studio.endpoint,
-                       DATA_DIR_NAME: str(data_dir)})
+    at.secrets.update(app_secrets)
     at.query_params[WORKSPACE_PARAM] = workspace
     at.run()
     at.switch_page(HISTORY_PAGE).run()

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))  # run from anywhere without installing
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from bench.history_scale import seed_workspace  # noqa: E402
+from bench.history_scale import checked, history_page, seed_workspace  # noqa: E402
 from lib.config import (  # noqa: E402
     API_KEY_NAME,
     DATA_DIR_NAME,
@@ -52,16 +52,12 @@ from lib.object_storage import LocalFolderStorage, ObjectStorage, S3Storage  # n
 from lib.shared_store import PostgresHistoryStore  # noqa: E402
 from lib.store import HistoryStore  # noqa: E402
 from lib.ui.history_gallery import PAGE_SIZE  # noqa: E402
-from lib.ui.session import WORKSPACE_PARAM  # noqa: E402
 from lib.workspace_links import mint_workspace_id, stored_secret  # noqa: E402
 from tests.postgres_server import PostgresServer, postgres_bin_dir  # noqa: E402
 from tests.seaweedfs_server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, SeaweedServer, weed_binary  # noqa: E402
 
 SIZES = (1_000, 10_000)
 QUICK_SIZES = (100,)
-APP = ROOT / "app.py"
-HISTORY_PAGE = "app_pages/history.py"
-RUN_TIMEOUT_S = 60  # a cold first run on a busy machine; a run returns as soon as it finishes
 SAMPLE = ROOT / "assets" / "samples" / "astronaut.jpg"
 STORES = ("SQLite + files", "PostgreSQL + S3")
 
@@ -102,23 +98,6 @@ def first_page(store: HistoryStoreBase, workspace_id: str) -> None:
     """What the History page asks of the store on every rerun: the total and the first page."""
     store.count(workspace_id)
     store.list(workspace_id, limit=PAGE_SIZE, offset=0)
-
-
-def history_page(app_secrets: dict[str, str], workspace: str) -> AppTest:
-    """The whole app opened on its History page for a workspace, refusing a page that failed."""
-    at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT_S)
-    at.secrets.update(app_secrets)
-    at.query_params[WORKSPACE_PARAM] = workspace
-    at.run()
-    at.switch_page(HISTORY_PAGE).run()
-    return checked(at)
-
-
-def checked(at: AppTest) -> AppTest:
-    """The app after a run; a fast traceback is no result."""
-    if at.exception:
-        raise RuntimeError(f"the History page failed: {at.exception[0].value}")
-    return at
 
 
 def rerun(at: AppTest) -> AppTest:
