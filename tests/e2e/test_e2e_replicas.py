@@ -114,12 +114,9 @@ def team_replicas(tmp_path: Path, postgres_server: PostgresServer,
         started = _start_together(settings, tmp_path, secrets_file)
         try:
             yield TeamReplicas(started, provider, api, database_url)
-            for name, replica in started.items():
-                replica.assert_no_traceback_logged()
-                assert replica.data_dir is not None and list(replica.data_dir.iterdir()) == [], name
+            _assert_served_cleanly(started)
         finally:
-            for replica in started.values():
-                replica.stop()
+            _stop_all(started)
             seaweedfs_server.drop_bucket(bucket)
             postgres_server.drop_database(database_url)
 
@@ -196,6 +193,19 @@ def test_one_person_signed_in_on_two_replicas_never_spends_past_the_budget(team_
     expect(ui.history_captions(pages[0])).to_have_count(1)
 
 
+def _assert_served_cleanly(started: dict[str, StreamlitServer]) -> None:
+    """No replica logged a traceback, and none wrote to its local data folder (shared mode writes none)."""
+    for name, replica in started.items():
+        replica.assert_no_traceback_logged()
+        assert replica.data_dir is not None and list(replica.data_dir.iterdir()) == [], name
+
+
+def _stop_all(started: dict[str, StreamlitServer]) -> None:
+    """Stop every replica."""
+    for replica in started.values():
+        replica.stop()
+
+
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, seaweedfs_server: SeaweedServer,
                local_studio: LocalStudioHandle) -> Iterator[Deployment]:
@@ -213,13 +223,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, postgres_url: str, seaw
     try:
         with Nginx(binary, [port_of(started["a"]), port_of(started["b"])], folder) as nginx:
             yield Deployment(settings, started, nginx)
-        for name, replica in started.items():
-            replica.assert_no_traceback_logged()
-            # Shared mode writes nothing to the local data folder, on any replica.
-            assert replica.data_dir is not None and list(replica.data_dir.iterdir()) == [], name
+        _assert_served_cleanly(started)
     finally:
-        for replica in started.values():
-            replica.stop()
+        _stop_all(started)
         seaweedfs_server.drop_bucket(bucket)
 
 
