@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from lib.local_studio.engines.people import Face, body_prior, find_faces
+from lib.local_studio.engines.people import Face, body_prior, find_faces, person_probability
 
 # Tuned on the evaluation set (bench/bg_eval_set.py); each was swept and kept where it scored best.
 _WORK_SIDE = 320  # segmentation resolution (long side); alpha and colours are computed at full size
@@ -53,6 +53,8 @@ _GRABCUT_ROUNDS = 3
 _BRIDGE = 4  # px at work size: pieces joined to the central subject by a neck thinner than twice this go
 _FACE_HELD = 0.7  # share of a face and its neck the plain cut-out must hold to count as having found it
 _BODY_AT_BOTTOM = 0.2  # share of the bottom edge below a face the cut-out must cover to show a body there
+_PERSON = 0.5  # person model probability above which a pixel belongs to a person
+_PERSON_SURE = 0.9  # and above which (away from the outline) GrabCut may not give it up
 _HOLE_UNLIKE = 1.1  # cluster spreads: a hole in the subject whose median is this far from the border is
 # part of the subject (a cup's inside, a spoon that mirrors the table); nearer, it is backdrop showing
 # through (a wheel's opening)
@@ -451,7 +453,8 @@ def _grouped(values: np.ndarray, labels: np.ndarray, count: int) -> tuple[np.nda
 
 
 def _person_subject(rgb: np.ndarray, lab: np.ndarray, border: np.ndarray, faces: list[Face]) -> np.ndarray:
-    """Subject mask around the people found: each face implies a body, GrabCut settles the outline.
+    """Subject mask around the people found: each face implies a body, the person model says which
+    pixels belong to that person, GrabCut settles the outline and adds what they hold.
 
     The frame's border is backdrop except where a body runs into it (cut by the bottom edge); what the
     border's colour-and-texture model calls certain backdrop stays backdrop outside the bodies.
@@ -463,6 +466,9 @@ def _person_subject(rgb: np.ndarray, lab: np.ndarray, border: np.ndarray, faces:
         face_sure, face_likely = body_prior(face, height, width)
         sure |= face_sure
         likely |= face_likely
+    person, person_sure = _modelled_people(rgb, sure)
+    likely |= person
+    sure |= person_sure
     features = _texture_features(lab)
     trusted = _consistent_border(lab, border & ~likely) if (border & ~likely).sum() > 50 else border & ~likely
     distance = _nearest_cluster_distance(features, features[trusted], _BORDER_CLUSTERS)
@@ -481,7 +487,23 @@ def _person_subject(rgb: np.ndarray, lab: np.ndarray, border: np.ndarray, faces:
     joined = np.zeros(count, bool)
     joined[np.unique(labels[sure & subject])] = True
     joined[0] = False
-    return _fill_small_holes(joined[labels], 0.002)
+    return _fill_small_holes(joined[labels] | person, 0.002)
+
+
+def _modelled_people(rgb: np.ndarray, faces_sure: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The person model's people that hold a found face (the model alone also fires on look-alikes),
+    and their confident core; both empty when the model is not available."""
+    empty = np.zeros(faces_sure.shape, bool)
+    probability = person_probability(rgb)
+    if probability is None:
+        return empty, empty
+    count, labels = cv2.connectedComponents((probability > _PERSON).astype(np.uint8))
+    holds_face = np.zeros(count, bool)
+    holds_face[np.unique(labels[faces_sure])] = True
+    holds_face[0] = False
+    person = holds_face[labels]
+    confident = (person & (probability > _PERSON_SURE)).astype(np.uint8)
+    return person, cv2.erode(confident, np.ones((9, 9), np.uint8)) > 0
 
 
 def _wants_body_prior(subject: np.ndarray, faces: list[Face]) -> bool:
