@@ -440,15 +440,27 @@ def _added_phrases() -> list[str]:
 
 _ADDED = [re.escape(phrase) for phrase in _added_phrases()] + [
     r"sharp detail and (?:rich tonal|natural colour) rendition",
-    r"a harmonious palette built around the [\w ,]+? tones",
+    r"a harmonious palette built around the [\w ,]{1,120}? tones",
     r"an? \w+ mood carried through every detail",
-    r"(?:the [\w' -]+?|[A-Z][\w' -]*?) rendered in believable depth around the subject",
+    # Bounded: an unbounded lazy run re-scans to the end of the text from every "the" (quadratic).
+    r"(?:the [\w' -]{1,80}?|[A-Z][\w' -]{0,80}?) rendered in believable depth around the subject",
 ]
 _ADDED_PHRASE = re.compile(rf"[,.;]?\s*\b(?:{'|'.join(_ADDED)})(?=\s*[,.;]|\s*$)", re.IGNORECASE)
 
 
+# Words every added phrase contains one of: a prompt with none of them was never enhanced here, and
+# the cheap substring test spares long prompts the costly phrase search.
+_ADDED_MARKERS = tuple(
+    {phrase.lower() for phrase in _added_phrases()}
+    | {"rendition", "harmonious palette", "mood carried", "rendered in believable depth"}
+)
+
+
 def _users_words(prompt: str) -> str:
     """The prompt without the phrases this enhancer adds: what the user wrote, to choose detail from."""
+    lower = prompt.lower()
+    if not any(marker in lower for marker in _ADDED_MARKERS):
+        return prompt
     return _ADDED_PHRASE.sub("", prompt).strip(" ,;") or prompt
 
 
