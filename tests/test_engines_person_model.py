@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from bench.bg_real_photos import load_photo
-from lib.local_studio.engines import people, remove_background
+from lib.local_studio.engines import background, people, remove_background
 from lib.local_studio.engines.people import person_probability
 
 SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "samples"
@@ -71,3 +71,19 @@ def test_the_astronaut_keeps_the_dark_collar_ring_round_her_neck() -> None:
     assert alpha[collar][truth[collar]].mean() > 0.95
     assert (alpha & truth).sum() / (alpha | truth).sum() > 0.915
     assert alpha[~truth].mean() < 0.06
+
+
+def test_faces_are_looked_for_only_where_the_model_sees_someone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The face cascades are the dearest step of a cut-out; a photo with no one in it skips them."""
+    searched: list[tuple[int, ...]] = []
+    find_faces = background.find_faces
+
+    def counting_find_faces(rgb: np.ndarray) -> list[people.Face]:
+        searched.append(rgb.shape)
+        return find_faces(rgb)
+
+    monkeypatch.setattr(background, "find_faces", counting_find_faces)
+    remove_background(Image.fromarray(sample("rocket")))
+    assert searched == []
+    remove_background(Image.fromarray(sample("camera")))
+    assert len(searched) == 1

@@ -55,6 +55,7 @@ _FACE_HELD = 0.7  # share of a face and its neck the plain cut-out must hold to 
 _BODY_AT_BOTTOM = 0.2  # share of the bottom edge below a face the cut-out must cover to show a body there
 _PERSON = 0.5  # person model probability above which a pixel belongs to a person
 _PERSON_SURE = 0.9  # and above which (away from the outline) GrabCut may not give it up
+_ANYONE = 0.005  # share of the image the person model must see to look for faces at all
 _HOLE_UNLIKE = 1.1  # cluster spreads: a hole in the subject whose median is this far from the border is
 # part of the subject (a cup's inside, a spoon that mirrors the table); nearer, it is backdrop showing
 # through (a wheel's opening)
@@ -452,7 +453,9 @@ def _grouped(values: np.ndarray, labels: np.ndarray, count: int) -> tuple[np.nda
     return values.ravel()[order], bounds
 
 
-def _person_subject(rgb: np.ndarray, lab: np.ndarray, border: np.ndarray, faces: list[Face]) -> np.ndarray:
+def _person_subject(
+    rgb: np.ndarray, lab: np.ndarray, border: np.ndarray, faces: list[Face], probability: np.ndarray | None
+) -> np.ndarray:
     """Subject mask around the people found: each face implies a body, the person model says which
     pixels belong to that person, GrabCut settles the outline and adds what they hold.
 
@@ -466,7 +469,7 @@ def _person_subject(rgb: np.ndarray, lab: np.ndarray, border: np.ndarray, faces:
         face_sure, face_likely = body_prior(face, height, width)
         sure |= face_sure
         likely |= face_likely
-    person, person_sure = _modelled_people(rgb, sure)
+    person, person_sure = _modelled_people(probability, sure)
     likely |= person
     sure |= person_sure
     features = _texture_features(lab)
@@ -490,11 +493,10 @@ def _person_subject(rgb: np.ndarray, lab: np.ndarray, border: np.ndarray, faces:
     return _fill_small_holes(joined[labels] | person, 0.002)
 
 
-def _modelled_people(rgb: np.ndarray, faces_sure: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _modelled_people(probability: np.ndarray | None, faces_sure: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The person model's people that hold a found face (the model alone also fires on look-alikes),
     and their confident core; both empty when the model is not available."""
     empty = np.zeros(faces_sure.shape, bool)
-    probability = person_probability(rgb)
     if probability is None:
         return empty, empty
     count, labels = cv2.connectedComponents((probability > _PERSON).astype(np.uint8))
@@ -708,7 +710,11 @@ def remove_background(image: Image.Image) -> Image.Image:
     lab = cv2.cvtColor(small / 255, cv2.COLOR_RGB2Lab)
     border = _border_mask(work_h, work_w, max(2, round(min(work_w, work_h) * 0.015)))
     full = rgb.astype(np.float32)
-    faces = [_scaled(face, scale) for face in find_faces(rgb)]
+    person = person_probability(small)
+    # The face cascades cost more than the rest of a cut-out's analysis; where the person model sees
+    # no one, there is no face to find.
+    anyone = person is None or float((person > _PERSON).mean()) > _ANYONE
+    faces = [_scaled(face, scale) for face in find_faces(rgb)] if anyone else []
     busy = _busy(lab, border)
     if busy:
         # Where faces are found, their bodies (not the frame's centre) say where the subject is.
@@ -720,7 +726,7 @@ def remove_background(image: Image.Image) -> Image.Image:
         barrier = _edge_barrier(grey, work_w, work_h)
         subject_small = _shadow_free_subject(small, backdrop, residual, threshold, barrier, reached)
     if faces and _wants_body_prior(subject_small, faces):
-        subject_small = _person_subject(small, lab, border, faces)
+        subject_small = _person_subject(small, lab, border, faces, person)
         alpha, background, foreground = _matte_by_guided_filter(rgb, subject_small)
     elif busy:
         alpha, background, foreground = _matte_by_guided_filter(rgb, subject_small)
