@@ -483,7 +483,7 @@ def _person_subject(
     mask[sure] = cv2.GC_FGD
     models = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     image = np.ascontiguousarray(rgb[:, :, ::-1]).astype(np.uint8)
-    cv2.grabCut(image, mask, None, *models, _GRABCUT_ROUNDS + 1, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload]  # the stubs omit the documented None
+    cv2.grabCut(image, mask, None, *models, _GRABCUT_ROUNDS, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload]  # the stubs omit the documented None
     subject = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
     # Only what is joined to a person belongs to them: stray look-alikes in the backdrop go.
     count, labels = cv2.connectedComponents(subject.astype(np.uint8), connectivity=8)
