@@ -90,6 +90,45 @@ def load_dockerfile() -> Dockerfile:
     return read_dockerfile(DOCKERFILE.read_text())
 
 
+@dataclass(frozen=True)
+class DockerIgnore:
+    """The build context's .dockerignore, matched as Docker matches it: patterns relative to the
+    context, `*` within one path segment, `**` across segments, `!` to take a path back, the last
+    matching pattern deciding, and a pattern that matches a folder covering everything in it."""
+
+    rules: tuple[tuple[bool, re.Pattern[str]], ...]  # (taken back, pattern)
+
+    def ignores(self, path: str) -> bool:
+        parts = path.strip("/").split("/")
+        candidates = ["/".join(parts[: end + 1]) for end in range(len(parts))]
+        ignored = False
+        for taken_back, pattern in self.rules:
+            if any(pattern.fullmatch(candidate) for candidate in candidates):
+                ignored = not taken_back
+        return ignored
+
+
+def read_dockerignore(text: str) -> DockerIgnore:
+    rules = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        taken_back = line.startswith("!")
+        pattern = line.removeprefix("!").strip().strip("/").removeprefix("./")
+        wildcards = {"**": ".*", "*": "[^/]*", "?": "[^/]"}
+        regex = "".join(wildcards.get(token) or re.escape(token)
+                        for token in re.findall(r"\*\*|\*|\?|[^*?]+", pattern))
+        rules.append((taken_back, re.compile(regex.replace(".*/", "(?:.*/)?"))))
+    return DockerIgnore(tuple(rules))
+
+
+def load_dockerignore() -> DockerIgnore:
+    """The build context's .dockerignore (an empty one ignores nothing)."""
+    path = BUILD_CONTEXT / ".dockerignore"
+    return read_dockerignore(path.read_text() if path.is_file() else "")
+
+
 def _logical_lines(text: str) -> list[str]:
     """Instructions with their `\\` continuations joined; comments and blank lines dropped."""
     lines: list[str] = []

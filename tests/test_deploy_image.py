@@ -39,6 +39,7 @@ from tests.deploy_files import (
     DockerfileError,
     app_environment,
     load_dockerfile,
+    load_dockerignore,
     read_dockerfile,
 )
 from tests.e2e.harness import StreamlitServer, chromium_path, free_port, launch_chromium, wait_healthy
@@ -79,13 +80,19 @@ def assemble(dockerfile: Dockerfile, root: Path) -> Path:
             path = BUILD_CONTEXT / source
             assert path.exists(), f"COPY {source}: not in the build context, `docker build` would fail"
             if path.is_dir():  # COPY copies a folder's contents, not the folder itself
-                shutil.copytree(path, target, dirs_exist_ok=True,
-                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+                shutil.copytree(path, target, dirs_exist_ok=True, ignore=_left_out_of_context)
             else:
                 file_target = target / path.name if into_folder else target
                 file_target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, file_target)
     return workdir
+
+
+def _left_out_of_context(folder: str, names: list[str]) -> set[str]:
+    """The names in a folder that .dockerignore keeps out of the build context, so COPY never sees them."""
+    relative = Path(folder).resolve().relative_to(BUILD_CONTEXT).as_posix()
+    context = load_dockerignore()
+    return {name for name in names if context.ignores(f"{relative}/{name}")}
 
 
 def filled_env_file(bucket: str) -> dict[str, str]:
