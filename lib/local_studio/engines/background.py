@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from lib.local_studio.engines.people import Face, body_prior, find_faces, person_probability
+from lib.local_studio.engines.salient import salient_probability
 
 # Tuned on the evaluation set (bench/bg_eval_set.py); each was swept and kept where it scored best.
 _WORK_SIDE = 320  # segmentation resolution (long side); alpha and colours are computed at full size
@@ -55,6 +56,9 @@ _FACE_HELD = 0.7  # share of a face and its neck the plain cut-out must hold to 
 _BODY_AT_BOTTOM = 0.2  # share of the bottom edge below a face the cut-out must cover to show a body there
 _PERSON = 0.5  # person model probability above which a pixel belongs to a person
 _PERSON_SURE = 0.9  # and above which (away from the outline) GrabCut may not give it up
+_SALIENT = 0.5  # salient model level above which a pixel counts as the subject when comparing the masks
+_SALIENT_SURE = 0.95  # and above which it is subject when the model is believed
+_SALIENT_AGREES = 0.8  # IoU with the colour cut-out above which the salient model is believed
 _ANYONE = 0.005  # share of the image the person model must see to look for faces at all
 _HOLE_UNLIKE = 1.1  # cluster spreads: a hole in the subject whose median is this far from the border is
 # part of the subject (a cup's inside, a spoon that mirrors the table); nearer, it is backdrop showing
@@ -508,6 +512,17 @@ def _modelled_people(probability: np.ndarray | None, faces_sure: np.ndarray) -> 
     return person, cv2.erode(confident, np.ones((9, 9), np.uint8)) > 0
 
 
+def _agreeing_salient(rgb: np.ndarray, subject: np.ndarray) -> np.ndarray | None:
+    """The salient model's view when it agrees with the colour cut-out on what the subject is (a bottle
+    whose sides match the backdrop); None when it disagrees (it fills a wheel's openings) or is missing."""
+    probability = salient_probability(rgb)
+    if probability is None:
+        return None
+    salient = probability > _SALIENT
+    agreement = (salient & subject).sum() / max(int((salient | subject).sum()), 1)
+    return probability if agreement >= _SALIENT_AGREES else None
+
+
 def _wants_body_prior(subject: np.ndarray, faces: list[Face]) -> bool:
     """True when a body guessed from the faces should steer the cut: the plain cut-out missed a face
     (a person the backdrop model cannot tell apart), or it holds the face and runs down to the frame's
@@ -731,6 +746,9 @@ def remove_background(image: Image.Image) -> Image.Image:
     elif busy:
         alpha, background, foreground = _matte_by_guided_filter(rgb, subject_small)
     else:
+        salient = _agreeing_salient(small, subject_small)
+        if salient is not None:
+            subject_small |= salient > _SALIENT_SURE
         # The backdrop as it really is around the subject, shadows included, for matting at full size.
         clear = cv2.erode((~subject_small).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
         long_side = max(work_w, work_h)
@@ -744,6 +762,8 @@ def remove_background(image: Image.Image) -> Image.Image:
         # Spokes cross a wheel's opening far from any edge of the mask.
         openings = _resize(_enclosed(subject_small).astype(np.float32), width, height) > 0
         alpha, foreground = _matte_known_background(full, background, subject, near, openings, rgb_noise)
+        if salient is not None:  # where the subject's colour matches the backdrop, matting cannot see it
+            alpha = np.maximum(alpha, _resize(salient, width, height) > _SALIENT_SURE)
     # Decontaminate: solve the compositing equation for the subject colour where alpha is partial.
     partial = (alpha > 0) & (alpha < 0.999)
     a = alpha[partial][:, None]

@@ -9,7 +9,6 @@ the frame's bottom edge, and whatever they hold beside them.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -17,14 +16,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from lib.local_studio.engines.bundled_models import MODELS, BundledModel
+
 _DETECT_SIDE = 320  # work size for detection: big enough for profiles, small enough to be quick
 _MIN_FACE = 0.12  # of the short side: smaller "faces" are mostly texture that looks like one
 _CASCADES = ("haarcascade_frontalface_alt2.xml", "haarcascade_profileface.xml")
-_PERSON_MODEL = Path(__file__).with_name("models") / "selfie_segmentation.onnx"
+_PERSON_MODEL = BundledModel(MODELS / "selfie_segmentation.onnx")
 _PERSON_MODEL_SIDE = 256  # the model's square input
-
-# One network object serves every engine job; OpenCV's networks keep state between input and output.
-_person_model_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -118,27 +116,14 @@ def body_prior(face: Face, height: int, width: int) -> tuple[np.ndarray, np.ndar
     return sure > 0, (likely > 0) | (sure > 0)
 
 
-@cache
-def _person_model() -> cv2.dnn.Net | None:
-    """MediaPipe's selfie segmentation model, loaded once; None when it is missing or unreadable."""
-    try:
-        return cv2.dnn.readNetFromONNX(str(_PERSON_MODEL))
-    except cv2.error:
-        return None
-
-
 def person_probability(rgb: np.ndarray) -> np.ndarray | None:
     """How likely each pixel of an RGB image (0..255) belongs to a person, 0..1 at the image's size;
     None when the model is not available (the caller falls back to the face-based body guess)."""
-    model = _person_model()
-    if model is None:
-        return None
     height, width = rgb.shape[:2]
     square = cv2.resize(
         np.clip(rgb, 0, 255).astype(np.uint8), (_PERSON_MODEL_SIDE,) * 2, interpolation=cv2.INTER_AREA
     )
-    blob = (square.astype(np.float32) / 255.0)[None]
-    with _person_model_lock:
-        model.setInput(blob)
-        output = model.forward()
+    output = _PERSON_MODEL.run((square.astype(np.float32) / 255.0)[None])
+    if output is None:
+        return None
     return cv2.resize(output[0, :, :, 0], (width, height), interpolation=cv2.INTER_LINEAR)
