@@ -6,8 +6,13 @@ import re
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from .harness import wait_idle
+
+# Opening a select box's list: how long to wait for it, and how often to try.
+_LIST_OPENS_MS = 5_000
+_LIST_ATTEMPTS = 3
 
 
 def main(page: Page) -> Locator:
@@ -54,10 +59,22 @@ def pick_aspect_ratio(page: Page, ratio: str) -> None:
 
 
 def pick_model(page: Page, model: str) -> None:
-    """Choose a model in the Model select box."""
-    main(page).get_by_role("combobox", name="Model").click()
-    page.get_by_role("option", name=model, exact=True).click()
-    expect(main(page).get_by_role("combobox", name="Model")).to_have_value(model)
+    """Choose a model in the Model select box.
+
+    A rerun that lands just after the click redraws the box and closes its list before the option can
+    be chosen (seen on a loaded machine); a person would simply open it again, and so does this.
+    """
+    combobox = main(page).get_by_role("combobox", name="Model")
+    option = page.get_by_role("option", name=model, exact=True)
+    for _ in range(_LIST_ATTEMPTS):
+        combobox.click()
+        try:
+            option.click(timeout=_LIST_OPENS_MS)
+            break
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+            wait_idle(page)
+    expect(combobox).to_have_value(model)
     wait_idle(page)
 
 
