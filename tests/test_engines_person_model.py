@@ -8,22 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from bench.bg_real_photos import load_photo
-from lib.local_studio.engines import background, people, remove_background
+from lib.local_studio.engines import background, people
 from lib.local_studio.engines.bundled_models import BundledModel
 from lib.local_studio.engines.people import person_probability
-
-SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "samples"
-
-
-def sample(name: str) -> np.ndarray:
-    return np.asarray(Image.open(SAMPLES / f"{name}.jpg").convert("RGB"))
+from tests.cutout_scores import cut_out, iou
 
 
 def test_the_model_sees_the_person_and_not_the_flag_behind_her() -> None:
-    astronaut = sample("astronaut")
+    astronaut = load_photo("astronaut").image
     probability = person_probability(astronaut)
     assert probability is not None
     assert probability.shape == astronaut.shape[:2]
@@ -33,14 +27,14 @@ def test_the_model_sees_the_person_and_not_the_flag_behind_her() -> None:
 
 
 def test_the_model_sees_no_person_in_the_rocket_photo() -> None:
-    probability = person_probability(sample("rocket"))
+    probability = person_probability(load_photo("rocket").image)
     assert probability is not None
     assert (probability > 0.5).mean() < 0.01
 
 
 def test_parallel_engine_jobs_get_the_same_answers_as_one_at_a_time() -> None:
     """The Local Studio runs two engine jobs at once; they share one network object."""
-    images = [sample("astronaut"), sample("camera")] * 4
+    images = [load_photo("astronaut").image, load_photo("camera").image] * 4
     alone = [person_probability(image) for image in images]
     with ThreadPoolExecutor(max_workers=4) as pool:
         together = list(pool.map(person_probability, images))
@@ -55,23 +49,21 @@ def test_without_the_model_the_cut_out_still_works_from_the_faces(
     (tmp_path / "unreadable.onnx").write_bytes(b"not a model")
     for missing in (BundledModel(tmp_path / "absent.onnx"), BundledModel(tmp_path / "unreadable.onnx")):
         monkeypatch.setattr(people, "_PERSON_MODEL", missing)
-        assert person_probability(sample("astronaut")) is None
+        assert person_probability(load_photo("astronaut").image) is None
     photo = load_photo("astronaut")
-    alpha = np.asarray(remove_background(Image.fromarray(photo.image)))[:, :, 3] > 127
-    truth = photo.alpha > 127
-    assert (alpha & truth).sum() / (alpha | truth).sum() > 0.88
+    assert iou(cut_out(photo.image), photo.alpha) > 0.88
 
 
 def test_the_astronaut_keeps_the_dark_collar_ring_round_her_neck() -> None:
     """Colour alone gave the black ring to the backdrop (82 % of it kept); the model keeps it whole,
     and the cut-out takes no more of the backdrop for it."""
     photo = load_photo("astronaut")
-    alpha = np.asarray(remove_background(Image.fromarray(photo.image)))[:, :, 3] > 127
-    truth = photo.alpha > 127
+    alpha = cut_out(photo.image)
+    kept, truth = alpha > 127, photo.alpha > 127
     collar = (slice(160, 270), slice(114, 257))
-    assert alpha[collar][truth[collar]].mean() > 0.95
-    assert (alpha & truth).sum() / (alpha | truth).sum() > 0.915
-    assert alpha[~truth].mean() < 0.06
+    assert kept[collar][truth[collar]].mean() > 0.95
+    assert iou(alpha, photo.alpha) > 0.915
+    assert kept[~truth].mean() < 0.06
 
 
 def test_faces_are_looked_for_only_where_the_model_sees_someone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -84,7 +76,7 @@ def test_faces_are_looked_for_only_where_the_model_sees_someone(monkeypatch: pyt
         return find_faces(rgb)
 
     monkeypatch.setattr(background, "find_faces", counting_find_faces)
-    remove_background(Image.fromarray(sample("rocket")))
+    cut_out(load_photo("rocket").image)
     assert searched == []
-    remove_background(Image.fromarray(sample("camera")))
+    cut_out(load_photo("camera").image)
     assert len(searched) == 1

@@ -7,21 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from bench.bg_eval_set import make_case
-from lib.local_studio.engines import background, remove_background, salient
+from lib.local_studio.engines import background, salient
 from lib.local_studio.engines.bundled_models import BundledModel
 from lib.local_studio.engines.salient import salient_probability
-
-
-def iou(alpha: np.ndarray, truth: np.ndarray) -> float:
-    cut, kept = alpha > 127, truth > 127
-    return float((cut & kept).sum() / max(int((cut | kept).sum()), 1))
-
-
-def cut_out(image: np.ndarray) -> np.ndarray:
-    return np.asarray(remove_background(Image.fromarray(image)))[:, :, 3]
+from tests.cutout_scores import cut_out, iou
 
 
 def test_the_model_sees_the_bottle_and_not_the_backdrop() -> None:
